@@ -1,0 +1,278 @@
+"""Pattern ensembles: the random patterns ξ^μ that a memory stores.
+
+An ensemble is one object that both sides of the book use. Here it *samples*
+patterns, reproducibly and chunk by chunk so that P = e^{αN} patterns need never be
+held in memory; the theory modules will ask the same object for its overlap
+statistics (ψ, I, the law of the norms), so that every threshold is computed and
+measured for the very same ensemble.
+
+Reproducibility. Patterns are generated in blocks of :data:`BLOCK` rows. Block k is
+drawn from its own generator, seeded by ``SeedSequence(seed).spawn``-style keys
+``(k,)``, so pattern μ depends only on (seed, μ): the same seed gives the same
+patterns whatever the chunk size, whichever chunk is asked for first, and on every
+backend (numbers are drawn on the host in float64, then cast and moved).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from . import _checks
+from .backend import asarray, get_namespace
+
+__all__ = ["BLOCK", "Ensemble", "Gaussian", "Spherical", "Binary", "HiddenManifold", "PatternStream", "get"]
+
+BLOCK = 4096
+"""Rows per independently seeded block: the unit of reproducibility."""
+
+
+def _seed_entropy(seed) -> np.random.SeedSequence:
+    """The root ``SeedSequence`` of a stream; a ``Generator`` is consumed once."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(2**63)))
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int, a SeedSequence or a Generator, got {type(seed).__name__}")
+    return np.random.SeedSequence(None if seed is None else int(seed))
+
+
+def _block_rng(root: np.random.SeedSequence, k: int) -> np.random.Generator:
+    child = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (k,))
+    return np.random.Generator(np.random.PCG64(child))
+
+
+class Ensemble:
+    """Base class of pattern ensembles.
+
+    A subclass implements :meth:`_draw`, which returns ``n`` patterns of dimension
+    ``N`` as a float64 NumPy array from a given generator. Everything else (dense
+    samples, streams, dtype and backend) is shared.
+    """
+
+    name = "ensemble"
+
+    def _draw(self, rng: np.random.Generator, n: int, N: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def sample(self, P, N, seed=None, dtype="float64"):
+        """Draw P patterns of dimension N as a dense ``(P, N)`` array.
+
+        Parameters
+        ----------
+        P, N : int
+            Number of patterns and their dimension (both >= 1).
+        seed : int, SeedSequence or Generator, optional
+            Same seed, same patterns (and the same as :meth:`stream` gives).
+        dtype : {"float64", "float32"}
+            Floating type of the result.
+
+        Returns
+        -------
+        xi : array of shape (P, N) on the current backend
+        """
+        P, N = _checks.positive_int("P", P), _checks.positive_int("N", N)
+        dtype = _checks.floating_dtype("dtype", dtype)
+        _checks.dense_fits(
+            "patterns", (P, N), np.dtype(dtype).itemsize,
+            f"stream them instead: {type(self).__name__}(...).stream(P, N, seed=...)",
+        )
+        return self.stream(P, N, seed=seed, chunk=P, dtype=dtype)[0]
+
+    def stream(self, P, N, seed=None, chunk=None, dtype="float32"):
+        """The same P patterns as :meth:`sample`, generated chunk by chunk.
+
+        Parameters
+        ----------
+        P, N : int
+            Number of patterns (any size: they are never all in memory) and dimension.
+        seed : int, SeedSequence or Generator, optional
+        chunk : int, optional
+            Rows per chunk; default :data:`BLOCK`. The patterns do not depend on it.
+        dtype : {"float32", "float64"}
+
+        Returns
+        -------
+        PatternStream
+        """
+        return PatternStream(self, P, N, seed=seed, chunk=chunk, dtype=dtype)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Gaussian(Ensemble):
+    r"""Standard Gaussian patterns.
+
+    .. math:: \xi^\mu_i \sim \mathcal N(0, 1) \ \text{i.i.d.}, \qquad |\xi^\mu|^2/N \to 1.
+
+    The norm fluctuates: :math:`|\xi|^2 \sim \chi^2_N`, which matters for the
+    all-pattern capacity (see the chapter on the Gaussian and spherical phase diagrams).
+    """
+
+    name = "gaussian"
+
+    def _draw(self, rng, n, N):
+        return rng.standard_normal((n, N))
+
+
+class Spherical(Ensemble):
+    r"""Patterns uniform on the sphere of radius :math:`\sqrt N`.
+
+    .. math:: \xi^\mu = \sqrt N\, g^\mu / |g^\mu|, \qquad g^\mu \sim \mathcal N(0, I_N),
+       \qquad |\xi^\mu|^2 = N \ \text{exactly}.
+    """
+
+    name = "spherical"
+
+    def _draw(self, rng, n, N):
+        g = rng.standard_normal((n, N))
+        g *= math.sqrt(N) / np.linalg.norm(g, axis=1, keepdims=True)
+        return g
+
+
+class Binary(Ensemble):
+    r"""Binary patterns with independent unbiased entries.
+
+    .. math:: \xi^\mu_i = \pm 1 \ \text{with probability } 1/2 \text{ each}.
+    """
+
+    name = "binary"
+
+    def _draw(self, rng, n, N):
+        # One random bit per entry: eight entries per random byte.
+        bits = np.unpackbits(rng.integers(0, 256, size=(n * N + 7) // 8, dtype=np.uint8))
+        return (2.0 * bits[: n * N] - 1.0).reshape(n, N)
+
+
+_ACTIVATIONS = {
+    "linear": lambda h: h,
+    "relu": lambda h: np.maximum(h, 0.0),
+    "tanh": np.tanh,
+    "sign": lambda h: np.where(h >= 0, 1.0, -1.0),
+}
+
+
+class HiddenManifold(Ensemble):
+    r"""Hidden-manifold patterns: a nonlinear image of a D-dimensional latent space.
+
+    .. math:: \xi^\mu = \sigma\!\left(F z^\mu / \sqrt D\right), \qquad
+       z^\mu \sim \mathcal N(0, I_D), \qquad F \in \mathbb R^{N\times D},\ F_{ik} \sim \mathcal N(0,1),
+
+    with :math:`D = \mathrm{round}(dN) \ge 1`. One feature matrix F per ensemble
+    instance and dimension N, fixed by ``seed``; the patterns' seed draws the z^μ.
+
+    Parameters
+    ----------
+    d : float
+        Latent dimension per neuron, d = D/N > 0.
+    activation : {"linear", "relu", "tanh", "sign"}
+        The nonlinearity σ.
+    seed : int
+        Seed of the feature matrix F.
+    """
+
+    name = "hidden_manifold"
+
+    def __init__(self, d, activation="linear", seed=0):
+        self.d = _checks.positive_float("d", d)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an int, got {seed!r}")
+        self.activation = activation
+        self.seed = int(seed)
+        self._F = {}
+
+    def D(self, N) -> int:
+        """Latent dimension D = round(dN), at least 1."""
+        return max(1, round(self.d * N))
+
+    def F(self, N) -> np.ndarray:
+        """The fixed (N, D) Gaussian feature matrix of this ensemble at dimension N."""
+        if N not in self._F:
+            rng = np.random.default_rng([self.seed, N])
+            self._F[N] = rng.standard_normal((N, self.D(N)))
+        return self._F[N]
+
+    def _draw(self, rng, n, N):
+        F = self.F(N)
+        z = rng.standard_normal((n, F.shape[1]))
+        return _ACTIVATIONS[self.activation](z @ F.T / math.sqrt(F.shape[1]))
+
+    def __repr__(self):
+        return f"HiddenManifold(d={self.d!r}, activation={self.activation!r}, seed={self.seed})"
+
+
+class PatternStream:
+    """P patterns of an ensemble, generated chunk by chunk and never stored whole.
+
+    Re-iterable: every pass gives the same patterns. ``stream[k]`` is chunk k
+    (rows ``k*chunk`` to ``(k+1)*chunk``), computed independently of the others, so
+    chunks may be generated in any order or in parallel threads.
+
+    Attributes
+    ----------
+    ensemble : Ensemble
+    P, N, chunk : int
+    dtype : numpy float type
+    """
+
+    def __init__(self, ensemble, P, N, seed=None, chunk=None, dtype="float32"):
+        self.ensemble = ensemble
+        self.P = _checks.positive_int("P", P)
+        self.N = _checks.positive_int("N", N)
+        self.chunk = BLOCK if chunk is None else _checks.positive_int("chunk", chunk)
+        self.dtype = _checks.floating_dtype("dtype", dtype)
+        self._root = _seed_entropy(seed)
+        self._cache = threading.local()  # the last block drawn, per thread
+
+    @property
+    def shape(self):
+        return (self.P, self.N)
+
+    def __len__(self):
+        return -(-self.P // self.chunk)
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def __getitem__(self, k):
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"chunk {k} out of range for a stream of {len(self)} chunks")
+        k %= len(self)
+        return self.rows(k * self.chunk, min((k + 1) * self.chunk, self.P))
+
+    def _block(self, b):
+        cache = self._cache
+        if getattr(cache, "b", None) != b:
+            n = min(BLOCK, self.P - b * BLOCK)
+            cache.xi, cache.b = self.ensemble._draw(_block_rng(self._root, b), n, self.N), b
+        return cache.xi
+
+    def rows(self, start, stop):
+        """Patterns ``start`` to ``stop - 1`` as a ``(stop - start, N)`` array."""
+        if not 0 <= start < stop <= self.P:
+            raise ValueError(f"rows must satisfy 0 <= start < stop <= P={self.P}, got ({start}, {stop})")
+        blocks = range(start // BLOCK, (stop - 1) // BLOCK + 1)
+        parts = [self._block(b)[max(start - b * BLOCK, 0): stop - b * BLOCK] for b in blocks]
+        # concatenate copies even a single part: the cached block must never be handed out
+        xi = np.concatenate(parts, dtype=self.dtype, casting="same_kind")
+        return asarray(xi, get_namespace())
+
+    def __repr__(self):
+        return f"PatternStream({self.ensemble!r}, P={self.P}, N={self.N}, chunk={self.chunk})"
+
+
+_BY_NAME = {cls.name: cls for cls in (Gaussian, Spherical, Binary, HiddenManifold)}
+
+
+def get(name, **params) -> Ensemble:
+    """An ensemble by name: ``get("spherical")``, ``get("hidden_manifold", d=0.5, activation="relu")``."""
+    if name not in _BY_NAME:
+        raise ValueError(f"ensemble must be one of {sorted(_BY_NAME)}, got {name!r}")
+    return _BY_NAME[name](**params)

@@ -1,0 +1,134 @@
+import numpy as np
+import pytest
+
+from damlab import ensembles
+from damlab.ensembles import BLOCK, Binary, Gaussian, HiddenManifold, Spherical
+
+ALL = [
+    Gaussian(), Spherical(), Binary(),
+    HiddenManifold(0.5, "linear"), HiddenManifold(2.0, "relu"),
+    HiddenManifold(1.0, "tanh"), HiddenManifold(0.25, "sign"),
+]
+IDS = [repr(e) for e in ALL]
+
+
+@pytest.mark.parametrize("ens", ALL, ids=IDS)
+def test_same_seed_same_patterns_whatever_the_chunk(ens):
+    # P spans three blocks so that chunks straddle block boundaries
+    P, N = 2 * BLOCK + 123, 9
+    ref = ens.sample(P, N, seed=7)
+    assert ref.shape == (P, N) and ref.dtype == np.float64
+    for chunk in (1, 7, 1000, BLOCK, BLOCK + 1, P):
+        stream = ens.stream(P, N, seed=7, chunk=chunk, dtype="float64")
+        assert len(stream) == -(-P // chunk)
+        np.testing.assert_array_equal(np.concatenate(list(stream)), ref)
+    # chunks are computed independently: any order gives the same rows
+    stream = ens.stream(P, N, seed=7, chunk=1000, dtype="float64")
+    for k in reversed(range(len(stream))):
+        np.testing.assert_array_equal(stream[k], ref[k * 1000: (k + 1) * 1000])
+    np.testing.assert_array_equal(stream.rows(BLOCK - 2, BLOCK + 3), ref[BLOCK - 2: BLOCK + 3])
+
+
+@pytest.mark.parametrize("ens", ALL, ids=IDS)
+def test_seeds_and_dtypes(ens):
+    a = ens.sample(50, 16, seed=1)
+    assert not np.array_equal(a, ens.sample(50, 16, seed=2))
+    a32 = ens.sample(50, 16, seed=1, dtype="float32")
+    assert a32.dtype == np.float32
+    np.testing.assert_array_equal(a32, a.astype(np.float32))  # one draw, two roundings
+    g = np.random.default_rng(5)
+    b = ens.sample(50, 16, seed=g)
+    assert np.all(np.isfinite(b)) and not np.array_equal(b, ens.sample(50, 16, seed=g))
+
+
+def test_cached_block_is_never_handed_out():
+    stream = Gaussian().stream(10, 3, seed=0, dtype="float64")
+    first = stream[0]
+    first[:] = 0.0
+    assert np.all(stream[0] != 0.0)
+
+
+def test_gaussian_moments():
+    xi = Gaussian().sample(2000, 50, seed=0)
+    # 1e5 entries: the mean has standard error 1/sqrt(1e5) = 0.003, the variance 0.0045
+    assert abs(xi.mean()) < 5 * 0.0032
+    assert abs(xi.var() - 1) < 5 * 0.0045
+
+
+def test_spherical_norm_is_exact():
+    N = 37
+    xi = Spherical().sample(500, N, seed=0)
+    np.testing.assert_allclose((xi**2).sum(axis=1), N, rtol=1e-13)
+    # isotropy: the first coordinate has variance |xi|^2/N = 1 (std error sqrt(2/500) = 0.063)
+    assert abs(xi[:, 0].var() - 1) < 5 * 0.063
+
+
+def test_binary_entries():
+    xi = Binary().sample(1000, 64, seed=0)
+    assert set(np.unique(xi)) == {-1.0, 1.0}
+    # 64000 fair signs: the mean has standard deviation 1/sqrt(64000) = 0.004
+    assert abs(xi.mean()) < 5 * 0.004
+
+
+def test_hidden_manifold_structure():
+    N, d = 40, 0.5
+    ens = HiddenManifold(d, "linear", seed=3)
+    assert ens.D(N) == 20 and ens.F(N).shape == (N, 20)
+    xi = ens.sample(3000, N, seed=0)
+    # the patterns live in the D-dimensional column space of F
+    assert np.linalg.matrix_rank(xi) == 20
+    # one F per instance and seed: same seed, same patterns; another seed, another manifold
+    np.testing.assert_array_equal(xi, HiddenManifold(d, "linear", seed=3).sample(3000, N, seed=0))
+    assert not np.allclose(xi, HiddenManifold(d, "linear", seed=4).sample(3000, N, seed=0))
+    # E xi_i^2 = |F_i|^2 / D: average over i close to 1 (F has N*D = 800 entries: std error 0.05)
+    assert abs((xi**2).mean() - 1) < 0.2
+
+
+@pytest.mark.parametrize("act,check", [
+    ("relu", lambda x: np.all(x >= 0) and np.mean(x == 0) > 0.4),
+    ("tanh", lambda x: np.all(np.abs(x) < 1)),
+    ("sign", lambda x: set(np.unique(x)) == {-1.0, 1.0}),
+])
+def test_hidden_manifold_activations(act, check):
+    assert check(HiddenManifold(1.0, act).sample(500, 30, seed=1))
+
+
+def test_get_by_name():
+    assert isinstance(ensembles.get("spherical"), Spherical)
+    hm = ensembles.get("hidden_manifold", d=2, activation="tanh")
+    assert hm.d == 2.0 and hm.activation == "tanh"
+
+
+@pytest.mark.parametrize("call,param", [
+    (lambda: Gaussian().sample(0, 10), "P"),
+    (lambda: Gaussian().sample(10, -1), "N"),
+    (lambda: Gaussian().stream(-5, 10), "P"),
+    (lambda: Gaussian().stream(5, 10, chunk=0), "chunk"),
+    (lambda: Gaussian().sample(5, 10, dtype="int32"), "dtype"),
+    (lambda: HiddenManifold(0.0), "d"),
+    (lambda: HiddenManifold(-1.0), "d"),
+    (lambda: HiddenManifold(float("nan")), "d"),
+    (lambda: HiddenManifold(1.0, "softplus"), "activation"),
+    (lambda: ensembles.get("uniform"), "ensemble"),
+])
+def test_bad_input_names_the_parameter(call, param):
+    with pytest.raises(ValueError, match=param):
+        call()
+
+
+@pytest.mark.parametrize("call,param", [
+    (lambda: Gaussian().sample(2.5, 10), "P"),
+    (lambda: Gaussian().sample(5, 10, seed="a"), "seed"),
+    (lambda: HiddenManifold(1.0, seed=1.5), "seed"),
+])
+def test_bad_types_name_the_parameter(call, param):
+    with pytest.raises(TypeError, match=param):
+        call()
+
+
+def test_dense_request_too_large_points_to_the_stream():
+    with pytest.raises(ValueError, match="stream"):
+        Spherical().sample(10**12, 64)
+    # the same P streams fine: nothing is allocated up front
+    stream = Spherical().stream(10**12, 64, seed=0)
+    assert stream.shape == (10**12, 64) and stream[len(stream) - 1].shape[1] == 64
