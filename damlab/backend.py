@@ -17,6 +17,7 @@ already device arrays carry their own namespace and win over the default.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from array_api_compat import array_namespace, device, is_numpy_array, numpy as _np_compat
@@ -30,6 +31,8 @@ __all__ = [
     "asarray",
     "device",
     "default_rng",
+    "threads_for",
+    "thread_map",
 ]
 
 _BACKENDS = ("numpy", "cupy")
@@ -144,3 +147,31 @@ def default_rng(seed=None) -> np.random.Generator:
     if seed is not None and not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
         raise TypeError(f"seed must be an int, a SeedSequence or a Generator, got {type(seed).__name__}")
     return np.random.default_rng(seed)
+
+
+# NumPy runs elementwise work on one core; long passes are split into threads
+# (NumPy and BLAS release the GIL), each with single-threaded BLAS.
+THREADS = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+THREAD_WORK = 1 << 24  # multiply-adds below which a pass is too short to split
+_pool = _blas = None
+
+
+def threads_for(xp, work: int, tasks: int) -> int:
+    """How many threads should share a pass of ``work`` multiply-adds in ``tasks`` pieces."""
+    if not is_numpy(xp) or work < THREAD_WORK:
+        return 1  # device libraries parallelise themselves
+    return max(1, min(THREADS, tasks))
+
+
+def thread_map(fn, T: int) -> list:
+    """``[fn(t, T) for t in range(T)]``, run in T threads with BLAS limited to one thread."""
+    global _pool, _blas
+    if T == 1:
+        return [fn(0, 1)]
+    if _pool is None:  # made once: finding the BLAS libraries is slow
+        from threadpoolctl import ThreadpoolController
+
+        _pool = ThreadPoolExecutor(THREADS, thread_name_prefix="damlab")
+        _blas = ThreadpoolController()
+    with _blas.limit(limits=1, user_api="blas"):
+        return list(_pool.map(fn, range(T), [T] * T))

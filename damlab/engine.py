@@ -27,14 +27,12 @@ See the book's "First steps" chapter for examples.
 from __future__ import annotations
 
 import math
-import os
 from collections import namedtuple
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from . import _checks
-from .backend import asarray, device, get_namespace, is_numpy, to_host
+from .backend import asarray, device, get_namespace, is_numpy, thread_map, threads_for, to_host
 
 __all__ = ["Scan", "scan", "logsumexp", "step", "weight", "top_overlaps"]
 
@@ -50,17 +48,6 @@ top_values, top_indices : (B, top) largest overlaps u = ξ·x/N and their patter
 # Working set of one chunk's score block, in bytes: small enough to stay in a
 # core's L2 cache between the two matrix products that read it.
 _CHUNK_BYTES = 1 << 20
-# Below this many multiply-adds a pass is too short to be worth splitting into threads.
-_THREAD_WORK = 1 << 24
-_THREADS = min(os.cpu_count() or 1, 8)
-_pool = None
-
-
-def _executor():
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="damlab-engine")
-    return _pool
 
 
 class _Source:
@@ -265,13 +252,6 @@ def _top_merge(xp, k, old, new):
     return xp.take_along_axis(s, order, axis=1), xp.take_along_axis(i, order, axis=1)
 
 
-def _blas_single_thread():
-    """Limit BLAS to one thread while our own threads split a pass."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def scan(x, xi, lam=None, *, average=False, mu=None, top=0, chunk=None):
     r"""One pass of queries over patterns: log-sum-exp, softmax average, weights, top overlaps.
 
@@ -339,16 +319,11 @@ def scan(x, xi, lam=None, *, average=False, mu=None, top=0, chunk=None):
     xs = xp.astype(X, dtype) * lam  # scale the B queries once, not every (B, c) block
     Pass = _NumpyPass if is_numpy(xp) else _Pass
     new = lambda: Pass(xp, xs, use_lse, average, top, mu)
-    T = min(_THREADS, source.n or 1) if is_numpy(xp) else 1
-    if T > 1 and source.P * N * B >= _THREAD_WORK:
-        # each thread folds every T-th chunk into its own state; BLAS stays single-threaded
-        with _blas_single_thread():
-            parts = list(_executor().map(lambda t: new().run(source.chunks(t, T), rows), range(T)))
-        state = parts[0]
-        for other in parts[1:]:
-            state.merge(other)
-    else:
-        state = new().run(source.chunks(), rows)
+    # a stream of unknown length is read in order; otherwise thread t folds chunks t, t + T, ...
+    T = threads_for(xp, source.P * N * B, source.n) if source.n else 1
+    state, *others = thread_map(lambda t, T: new().run(source.chunks(t, T), rows), T)
+    for other in others:
+        state.merge(other)
 
     lse = avg = w = top_v = top_i = None
     if use_lse:
