@@ -190,6 +190,11 @@ class _NumpyPass(_Pass):
             self.xs_aug[:, :N] = xs
             self.buf = np.empty((0, N + 1), dtype=xs.dtype)
 
+    def run(self, chunks, rows):
+        # NaN or inf in the patterns is reported as a ValueError once the pass is done
+        with np.errstate(invalid="ignore", over="ignore"):
+            return super().run(chunks, rows)
+
     def update(self, start, Xc):
         if not self.use_lse or not np.all(np.isfinite(self.m)):
             return super().update(start, Xc)  # top only, or the first chunk: sets m
@@ -205,15 +210,14 @@ class _NumpyPass(_Pass):
             ST = Xc @ self.xs.T
             ST -= self.m
         self.record(ST.T, start, shift=self.m)
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected below
-            np.exp(ST, out=ST)
-            # R: (B, N + 1), the new weighted sum and, in the last column, the new sum of weights
-            if self.acc is None:
-                R = ST.sum(axis=0)[:, None]
-            elif self.augment:
-                R = ST.T @ aug
-            else:
-                R = np.concatenate([ST.T @ Xc, ST.sum(axis=0)[:, None]], axis=1)
+        np.exp(ST, out=ST)  # may overflow: detected below
+        # R: (B, N + 1), the new weighted sum and, in the last column, the new sum of weights
+        if self.acc is None:
+            R = ST.sum(axis=0)[:, None]
+        elif self.augment:
+            R = ST.T @ aug
+        else:
+            R = np.concatenate([ST.T @ Xc, ST.sum(axis=0)[:, None]], axis=1)
         ok = np.isfinite(R).all(axis=1)
         if ok.all():
             self.l += R[:, -1]
