@@ -45,9 +45,19 @@ weight : (B,) softmax weight of the chosen pattern(s) ``mu``
 top_values, top_indices : (B, top) largest overlaps u = ξ·x/N and their pattern indices
 """
 
-# Working set of one chunk's score block, in bytes: small enough to stay in a
-# core's L2 cache between the two matrix products that read it.
-_CHUNK_BYTES = 1 << 20
+# Chunk sizes, in bytes: the (B, c) score block small enough to stay in a core's L2
+# cache between the two matrix products that read it; the (c, N) patterns of a
+# chunk at most a few MiB (in L3), and large, so that few queries (B << N) do
+# not pay the per-chunk bookkeeping too often.
+_SCORE_BYTES = 1 << 20
+_CHUNK_BYTES = 4 << 20
+# Score blocks up to this size are done in one piece (the direct formula, with the
+# BLAS's own threads): in small passes the streaming bookkeeping would dominate.
+_DIRECT_BYTES = 4 << 20
+
+
+def _is_array(xi) -> bool:
+    return hasattr(xi, "shape") and not hasattr(xi, "rows")  # a PatternStream has both
 
 
 class _Source:
@@ -118,17 +128,10 @@ class _Pass:
         return self
 
     def update(self, start, Xc):
-        xp = self.xp
         S = self.xs @ Xc.T  # (B, c) scores
         self.record(S, start)
         if self.use_lse:
-            m = xp.maximum(self.m, xp.max(S, axis=1))
-            E = xp.exp(S - m[:, None])
-            scale = xp.exp(self.m - m)
-            self.l = self.l * scale + xp.sum(E, axis=1)
-            if self.acc is not None:
-                self.acc = self.acc * scale[:, None] + E @ Xc
-            self.m = m
+            self.m, self.l, self.acc = _fold(self.xp, S, Xc, self.m, self.l, self.acc)
 
     def record(self, S, start, shift=None):
         """Keep the scores of the chosen patterns and the best candidates (S = scores - shift)."""
@@ -176,6 +179,13 @@ class _NumpyPass(_Pass):
     leaving exp as the only pass over the scores. Scores more than ~88 (float32)
     above m overflow; those rare rows are detected and redone with an explicit
     maximum, and m is re-centred whenever l grows large.
+
+    Log-weights s - m below a floor, ½ ln of the smallest normal float (-43.7 in
+    float32), are raised to it. Without it, at low temperature (λN ≳ 90 in float32)
+    most weights are subnormal floats, which x86 processes about 10× slower in exp
+    and 100× slower in the matrix product. The raised weights, e^-43.7 ≈ 1e-19 each
+    against a total of at least 1, change the result by less than P·1e-19: below
+    rounding for any P a pass can reach.
     """
 
     _RENORM = 2.0**32  # re-centre m when l grows past this (far from overflow)
@@ -189,6 +199,9 @@ class _NumpyPass(_Pass):
             self.xs_aug = np.empty((B, N + 1), dtype=xs.dtype)
             self.xs_aug[:, :N] = xs
             self.buf = np.empty((0, N + 1), dtype=xs.dtype)
+        self.started = False
+        self.ones = np.ones(0, dtype=xs.dtype)
+        self.floor = _floor(np, xs.dtype)
 
     def run(self, chunks, rows):
         # NaN or inf in the patterns is reported as a ValueError once the pass is done
@@ -196,28 +209,37 @@ class _NumpyPass(_Pass):
             return super().run(chunks, rows)
 
     def update(self, start, Xc):
-        if not self.use_lse or not np.all(np.isfinite(self.m)):
-            return super().update(start, Xc)  # top only, or the first chunk: sets m
+        if not self.use_lse:
+            return super().update(start, Xc)  # top only
         c, N = Xc.shape
+        first, self.started = not self.started, True  # first chunk: m is still -inf
         if self.augment:
             if self.buf.shape[0] < c:
                 self.buf = np.ones((c, N + 1), dtype=Xc.dtype)
             aug = self.buf[:c]
             aug[:, :N] = Xc
-            self.xs_aug[:, N] = -self.m
+            self.xs_aug[:, N] = 0 if first else -self.m
             ST = aug @ self.xs_aug.T  # (c, B): s - m
         else:
             ST = Xc @ self.xs.T
+            if not first:
+                ST -= self.m
+        if first:  # the reference starts at the maximum score
+            self.m = _column_max(ST)
             ST -= self.m
         self.record(ST.T, start, shift=self.m)
+        if ST.min() < self.floor:  # a fast reduction; the clamp is a slow pass
+            np.maximum(ST, self.floor, out=ST)
         np.exp(ST, out=ST)  # may overflow: detected below
         # R: (B, N + 1), the new weighted sum and, in the last column, the new sum of weights
-        if self.acc is None:
-            R = ST.sum(axis=0)[:, None]
-        elif self.augment:
+        if self.augment and self.acc is not None:
             R = ST.T @ aug
-        else:
-            R = np.concatenate([ST.T @ Xc, ST.sum(axis=0)[:, None]], axis=1)
+        else:  # column sums by BLAS: NumPy sums axis 0 of a narrow array slowly
+            if self.ones.shape[0] < c:
+                self.ones = np.ones(c, dtype=ST.dtype)
+            R = (self.ones[:c] @ ST)[:, None]
+            if self.acc is not None:
+                R = np.concatenate([ST.T @ Xc, R], axis=1)
         ok = np.isfinite(R).all(axis=1)
         if ok.all():
             self.l += R[:, -1]
@@ -237,14 +259,44 @@ class _NumpyPass(_Pass):
         self.l[ok] += R[ok, -1]
         if self.acc is not None:
             self.acc[ok] += R[ok, :-1]
-        S = self.xs[bad] @ Xc.T
-        m = np.maximum(self.m[bad], S.max(axis=1))
-        E = np.exp(S - m[:, None])
-        scale = np.exp(self.m[bad] - m)
-        self.l[bad] = self.l[bad] * scale + E.sum(axis=1)
-        if self.acc is not None:
-            self.acc[bad] = self.acc[bad] * scale[:, None] + E @ Xc
-        self.m[bad] = m
+        acc = None if self.acc is None else self.acc[bad]
+        self.m[bad], self.l[bad], acc = _fold(self.xp, self.xs[bad] @ Xc.T, Xc, self.m[bad], self.l[bad], acc)
+        if acc is not None:
+            self.acc[bad] = acc
+
+
+def _column_max(ST):
+    """The maximum of each column of a C-ordered (c, B) array.
+
+    NumPy reduces axis 0 of a narrow array one short row at a time, slowly: fold
+    eight rows into one wide row first.
+    """
+    c, B = ST.shape
+    k = c - c % 8
+    m = ST[k:].max(axis=0, initial=-math.inf)
+    if k:
+        m = np.maximum(m, ST[:k].reshape(k // 8, 8 * B).max(axis=0).reshape(8, B).max(axis=0))
+    return m
+
+
+def _floor(xp, dtype):
+    """Lowest log-weight kept: half the log of the smallest normal float, -43.7 in
+    float32 and -354 in float64."""
+    return 0.5 * math.log(xp.finfo(dtype).smallest_normal)
+
+
+def _fold(xp, S, Xc, m, l, acc):
+    """Fold the scores S (B, c) of the patterns Xc into (m, l, acc), m the running maximum.
+
+    Log-weights below the floor are raised to it (see :class:`_NumpyPass`).
+    """
+    m_new = xp.maximum(m, xp.max(S, axis=1))
+    E = xp.exp(xp.clip(S - m_new[:, None], min=_floor(xp, S.dtype)))
+    scale = xp.exp(m - m_new)
+    l = l * scale + xp.sum(E, axis=1)
+    if acc is not None:
+        acc = acc * scale[:, None] + E @ Xc
+    return m_new, l, acc
 
 
 def _top_merge(xp, k, old, new):
@@ -282,7 +334,7 @@ def scan(x, xi, lam=None, *, average=False, mu=None, top=0, chunk=None):
         Also return the ``top`` largest overlaps u = ξ·x/N of each query and their indices.
     chunk : int, optional
         Patterns scored at a time (default: the (B, chunk) score block fits in a
-        core's L2 cache).
+        core's L2 cache; small arrays of patterns in one piece).
 
     Returns
     -------
@@ -290,7 +342,7 @@ def scan(x, xi, lam=None, *, average=False, mu=None, top=0, chunk=None):
         ``(lse, average, weight, top_values, top_indices)``; fields not asked for are
         ``None``. A 1-d ``x`` gives results without the B axis.
     """
-    xp = get_namespace(x, xi if hasattr(xi, "shape") and not hasattr(xi, "rows") else None)
+    xp = get_namespace(x, xi if _is_array(xi) else None)
     if is_numpy(xp) or not hasattr(x, "shape"):
         x = asarray(x, xp)
     if len(x.shape) not in (1, 2) or min(x.shape) < 1:
@@ -310,7 +362,12 @@ def scan(x, xi, lam=None, *, average=False, mu=None, top=0, chunk=None):
     # float32 only when both sides are float32: never promote silently, never demote
     f32 = "float32" in str(X.dtype) and "float32" in str(getattr(xi, "dtype", "float32"))
     dtype, itemsize = (xp.float32, 4) if f32 else (xp.float64, 8)
-    rows = chunk if chunk is not None else max(64, _CHUNK_BYTES // (itemsize * max(B, N)))
+    if chunk is not None:
+        rows = chunk
+    elif _is_array(xi) and B * xi.shape[0] * itemsize <= _DIRECT_BYTES:
+        rows = max(1, xi.shape[0])
+    else:
+        rows = max(64, min(_SCORE_BYTES // (itemsize * B), _CHUNK_BYTES // (itemsize * N)))
     rows = _checks.positive_int("chunk", rows)
     source = _Source(xi, N, rows)
     if mu is not None:

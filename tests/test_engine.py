@@ -83,6 +83,39 @@ def test_stable_for_huge_lambda_N():
         np.testing.assert_allclose(res.average, w @ xi, atol=1e-3 if dtype == np.float32 else 1e-9)
 
 
+def test_low_temperature_float32_matches_reference():
+    # lam * N = 128: most weights e^{s - lse} lie far below the smallest normal float32
+    # (e^-87), where the engine raises them to e^-43.7 (to keep x86 off its slow path
+    # for subnormals); that adds at most P e^-43.7 ~ 2e-15 to sums of order 1.
+    rng = np.random.default_rng(10)
+    P, N, B, lam = 20000, 64, 40, 2.0  # 2B > N + 1: the augmented product
+    xi = Gaussian().sample(P, N, seed=11)
+    x = queries(xi, B, rng, noise=0.3)
+    lse, w = reference(x, xi, lam)
+    for chunk in (None, 1000):
+        res = engine.scan(x.astype(np.float32), xi.astype(np.float32), lam, average=True, mu=np.arange(B), chunk=chunk)
+        # float32 scores s ~ lam N = 128 carry a few roundings each (the cast, the
+        # scaling by lam, the N-term dot product): absolute error ~ a few eps32 * lam N
+        tol = 16 * np.finfo(np.float32).eps * lam * N
+        np.testing.assert_allclose(res.lse, lse, rtol=0, atol=tol)
+        np.testing.assert_allclose(res.weight, w[np.arange(B), np.arange(B)], rtol=tol)
+        np.testing.assert_allclose(res.average, w @ xi, atol=tol * np.abs(xi).max())
+
+
+@pytest.mark.parametrize("P", [1, 7, 13, 1003])
+@pytest.mark.parametrize("B", [1, 3, 40])
+def test_direct_path_any_shape(P, B):
+    # small pattern arrays are scored in one piece: odd P (not a multiple of the
+    # engine's 8-row folds) and P = 1 included
+    rng = np.random.default_rng(P + B)
+    xi = Spherical().sample(P, 24, seed=P)
+    x = rng.standard_normal((B, 24))
+    lse, w = reference(x, xi, 0.8)
+    res = engine.scan(x, xi, 0.8, average=True)
+    np.testing.assert_allclose(res.lse, lse, rtol=1e-13)
+    np.testing.assert_allclose(res.average, w @ xi, atol=1e-12)
+
+
 def test_late_jump_in_the_scores():
     # the pattern equal to the query comes last, in its own chunk: its score lies
     # ~ 1e4 above everything before, far beyond exp's range, and must still win exactly
