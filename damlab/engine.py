@@ -56,6 +56,13 @@ _CHUNK_BYTES = 4 << 20
 _DIRECT_BYTES = 4 << 20
 
 
+def _default_rows(B, N, P, itemsize):
+    """Default chunk: all P patterns if the (B, P) scores are small (P None: a stream)."""
+    if P is not None and B * P * itemsize <= _DIRECT_BYTES:
+        return max(1, P)
+    return max(64, min(_SCORE_BYTES // (itemsize * B), _CHUNK_BYTES // (itemsize * N)))
+
+
 def _is_array(xi) -> bool:
     return hasattr(xi, "shape") and not hasattr(xi, "rows")  # a PatternStream has both
 
@@ -362,13 +369,9 @@ def scan(x, xi, lam=None, *, average=False, mu=None, top=0, chunk=None):
     # float32 only when both sides are float32: never promote silently, never demote
     f32 = "float32" in str(X.dtype) and "float32" in str(getattr(xi, "dtype", "float32"))
     dtype, itemsize = (xp.float32, 4) if f32 else (xp.float64, 8)
-    if chunk is not None:
-        rows = chunk
-    elif _is_array(xi) and B * xi.shape[0] * itemsize <= _DIRECT_BYTES:
-        rows = max(1, xi.shape[0])
-    else:
-        rows = max(64, min(_SCORE_BYTES // (itemsize * B), _CHUNK_BYTES // (itemsize * N)))
-    rows = _checks.positive_int("chunk", rows)
+    if chunk is None:
+        chunk = _default_rows(B, N, xi.shape[0] if _is_array(xi) else None, itemsize)
+    rows = _checks.positive_int("chunk", chunk)
     source = _Source(xi, N, rows)
     if mu is not None:
         mu = np.broadcast_to(np.asarray(to_host(mu)), (B,))
