@@ -129,6 +129,8 @@ def asarray(a, xp, dtype=None, device=None):
 
 def to_host(a) -> np.ndarray:
     """A NumPy copy (or view) of ``a``, for plotting and printing."""
+    if type(a) is np.ndarray:  # the common case, first: no copy, no conversion
+        return a
     if is_numpy_array(a) or isinstance(a, (int, float, np.generic, list, tuple)):
         return np.asarray(a)
     if hasattr(a, "get"):  # CuPy

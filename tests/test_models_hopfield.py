@@ -113,10 +113,51 @@ def test_incremental_fields_equal_fields_from_scratch():
     s, h = net._sweep(s0, 0.0, np.random.default_rng(10))
     assert np.sum(s != s0) > 50  # many flips, each an incremental update of h
     # ~100 incremental float64 updates of O(1) fields: rounding well below 1e-12
-    np.testing.assert_allclose(h, s @ hebb(xi), rtol=0, atol=1e-12)
+    # (the sweep carries N·h)
+    np.testing.assert_allclose(h / 150, s @ hebb(xi), rtol=0, atol=1e-12)
     # the same at T > 0, where flips go both ways
     s, h = net._sweep(s0, 1.0, np.random.default_rng(11))
-    np.testing.assert_allclose(h, s @ hebb(xi), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(h / 150, s @ hebb(xi), rtol=0, atol=1e-12)
+
+
+def reference_sweep(xi, s, order, theta):
+    """The sweep by its definition, site after site, each field from scratch in float64:
+    s_i <- sgn(2 h_i - θ), kept where that is exactly 0. Also returns how many were 0."""
+    N = xi.shape[1]
+    NJ = xi.T.astype(np.float64) @ xi
+    np.fill_diagonal(NJ, 0)
+    s, ties = s.astype(np.float64), 0
+    for b in range(s.shape[0]):
+        for k, i in enumerate(order[b]):
+            gain = 2 * (NJ[i] @ s[b]) / N - theta[b, k]
+            if gain != 0:
+                s[b, i] = np.sign(gain)
+            ties += gain == 0
+    return s, ties
+
+
+@pytest.mark.parametrize("ensemble,dtype", [(Binary(), "float64"), (Binary(), "float32"),
+                                            (Gaussian(), "float64")])
+@pytest.mark.parametrize("T", [0.0, 0.8])
+def test_sweep_equals_the_site_by_site_definition(ensemble, dtype, T):
+    # Binary patterns with P and N even: many exactly zero fields, which must keep their
+    # spins (the sweep's integer-valued N·h makes them exact); the NumPy sweep jumps from
+    # flip to flip, the reference visits every site. Gaussian: the fields are rounded,
+    # but no gain is within rounding of 0 for this seed, so the states are identical.
+    N, B = 120, 3
+    xi = ensemble.sample(40, N, seed=30, dtype=dtype)
+    net, s0 = Hopfield(xi), spins(np.random.default_rng(31), B, N).astype(dtype)
+    order, theta = net._plan(B, T, np.random.default_rng(32), None)
+    # the same thresholds as the sweep, which draws them in the patterns' dtype
+    theta = np.zeros(order.shape) if theta is None else theta.astype(dtype).astype(np.float64)
+    expected, ties = reference_sweep(xi, s0, order, theta)
+    got = net.sweep(s0, T=T, seed=np.random.default_rng(32))
+    assert np.sum(got != s0) > 50
+    assert np.array_equal(got, expected)
+    if isinstance(ensemble, Binary) and T == 0:
+        # ties were met (with J = ξᵀξ/N and incremental fields, 5 of them came out
+        # as ±1e-16 and flipped their spins)
+        assert ties > 0
 
 
 def test_sweep_visits_each_site_once_in_a_random_order_per_replica():

@@ -56,8 +56,9 @@ def states(name, s, N, xp, dtype=None, device=None):
     if len(s.shape) not in (1, 2) or s.shape[-1] != N or s.shape[0] < 1:
         raise ValueError(f"states {name} must have shape (B, N) or (N,) with N = {N} "
                          f"(the patterns' N), got shape {tuple(s.shape)}")
-    if dtype is not None and s.dtype != dtype:
-        s = xp.astype(s, dtype)
+    if dtype is not None:
+        if s.dtype != dtype:
+            s = xp.astype(s, dtype)
     elif not xp.isdtype(s.dtype, "real floating"):
         s = xp.astype(s, xp.float64)
     _checks.all_finite(f"states {name}", s, xp)
@@ -157,9 +158,10 @@ class BinaryModel:
         s, _ = self._sweep(s, temperature(T), default_rng(seed), sites)
         return s[0] if single else s
 
-    def _sweep(self, s, T, rng, sites=None):
-        """Sweep the (B, N) states ``s``; returns the new states and the final carry."""
-        xp, (B, N) = self._xp, s.shape
+    def _plan(self, B, T, rng, sites):
+        """The host-side randomness of one sweep of B replicas: the (B, L) visiting
+        orders, and the (B, L) heat-bath thresholds (None at T = 0)."""
+        N = self.N
         if sites is None:
             order = rng.permuted(np.tile(np.arange(N), (B, 1)), axis=1)
         else:
@@ -168,22 +170,30 @@ class BinaryModel:
                     or np.any(order < 0) or np.any(order >= N)):
                 raise ValueError(f"sites must be integers in [0, N={N}) of shape (L,) or (B, L)")
             order = np.broadcast_to(order, (B, order.shape[-1]))
-        L = order.shape[1]
         # Heat bath: s_i = +1 iff ΔE > T·logit(u), u uniform, which has probability
         # 1/(1 + e^{-ΔE/T}); written as a threshold it cannot overflow. T = 0: threshold 0.
+        thresholds = None
         if T > 0:
-            u = rng.random((B, L))
-            thresholds = asarray(T * (np.log(u) - np.log1p(-u)), xp, dtype=s.dtype, device=s.device)
+            u = rng.random(order.shape)
+            thresholds = T * (np.log(u) - np.log1p(-u))
+        return order, thresholds
+
+    def _sweep(self, s, T, rng, sites=None):
+        """Sweep the (B, N) states ``s``; returns the new states and the final carry."""
+        xp, (B, N) = self._xp, s.shape
+        order, thresholds = self._plan(B, T, rng, sites)
+        if thresholds is not None:
+            thresholds = asarray(thresholds, xp, dtype=s.dtype, device=s.device)
         idx = asarray(order, xp, device=s.device)
         flat = asarray(order + N * np.arange(B)[:, None], xp, device=s.device)  # into the flattened (B*N,) states
         cols = xp.reshape(xp.arange(N, device=s.device), (1, N))
         carry = self._carry(s)
-        for k in range(L):
+        for k in range(order.shape[1]):
             i = idx[:, k]
             si = xp.take(xp.reshape(s, (-1,)), flat[:, k])
             col = self._column(i)
             gain = self._gain(carry, col, si, flat[:, k])
-            if T > 0:
+            if thresholds is not None:
                 gain = gain - thresholds[:, k]
             new = sign_keep(gain, si, xp)
             carry += (new - si)[:, None] * col

@@ -39,9 +39,11 @@ class Hopfield(BinaryModel):
     xi : array (P, N)
     P, N : int
     J : array (N, N)
-        The coupling matrix, built on first use (only sweeps need it: :meth:`step`,
-        :meth:`fields` and :meth:`energy` use the factored form
-        :math:`h = \xi^\top(\xi s)/N - \mathrm{diag}` and never build it).
+        The coupling matrix (see :attr:`J`). The dynamics never need it:
+        :meth:`step`, :meth:`fields` and :meth:`energy` use the factored form
+        :math:`h = [\xi^\top(\xi s) - \mathrm{diag}]/N`, and sweeps keep the integer-valued
+        Hebb matrix :math:`NJ` (for ±1 patterns every field they track is exact, so
+        "a zero field keeps the spin" holds exactly).
 
     Examples
     --------
@@ -55,7 +57,7 @@ class Hopfield(BinaryModel):
     def __init__(self, xi):
         self.xi, self._xp = patterns(xi)
         self.P, self.N = self.xi.shape
-        self._J = None
+        self._NJ = None
         # N·J_ii before zeroing: Σ_μ (ξ_i^μ)², removed from the factored fields
         self._D = self._xp.sum(self.xi * self.xi, axis=0)
 
@@ -66,37 +68,91 @@ class Hopfield(BinaryModel):
 
     @property
     def J(self):
-        """The (N, N) Hebbian coupling matrix with zero diagonal (built once, then cached)."""
-        if self._J is None:
+        """The (N, N) Hebbian coupling matrix with zero diagonal.
+
+        A new array on every access, divided out of the cached N·J that the sweeps
+        use (so that the model holds one N x N matrix, not two): keep a reference if
+        you read it repeatedly.
+        """
+        return self._hebb() / self.N
+
+    def _hebb(self):
+        """N·J: Σ_μ ξ_i^μ ξ_j^μ with zero diagonal (built once, then cached)."""
+        if self._NJ is None:
             xp, N = self._xp, self.N
             _checks.dense_fits(
                 "the coupling matrix J", (N, N), xp.finfo(self.xi.dtype).bits // 8,
                 "step(), fields(), energy() and run(dynamics='sync') use the factored "
                 "form ξᵀ(ξs)/N and need no J",
             )
-            J = (self.xi.T @ self.xi) / N
-            if is_numpy(xp):  # in place, no second N x N array
-                np.fill_diagonal(J, 0)
+            NJ = self.xi.T @ self.xi
+            if is_numpy(xp):  # in place: no second N x N array
+                np.fill_diagonal(NJ, 0)
             else:
-                J = xp.where(xp.eye(N, dtype=xp.bool, device=J.device), 0.0, J)
-            self._J = J
-        return self._J
+                NJ = xp.where(xp.eye(N, dtype=xp.bool, device=NJ.device), 0.0, NJ)
+            self._NJ = NJ
+        return self._NJ
+
+    # The sweep machinery carries N·h (B, N): flipping s_i by ds changes it by
+    # ds·(NJ)[i]; the energy cost of s_i = -1 over s_i = +1 is 2 h_i. Subtracting the
+    # self-coupling before any division keeps N·h exact for integer patterns.
+    def _carry(self, s):
+        return (s @ self.xi.T) @ self.xi - self._D * s
 
     def _fields(self, s):
-        # h = J s without J: ξᵀ(ξ s) counts the self-coupling Σ_μ (ξ_i^μ)² s_i, remove it.
-        # Subtracting before dividing keeps the fields of integer patterns exact, so
-        # zero fields (ties) are exactly zero.
-        return ((s @ self.xi.T) @ self.xi - self._D * s) / self.N
+        return self._carry(s) / self.N
 
     def _energy(self, s):
         return -0.5 * self._xp.sum(s * self._fields(s), axis=1)
 
-    # sweep machinery: the carry is the local field h (B, N); flipping s_i by ds
-    # changes it by ds * J[i]; the energy cost of s_i = -1 over s_i = +1 is 2 h_i.
-    _carry = _fields
-
     def _column(self, i):
-        return self._xp.take(self.J, i, axis=0)
+        return self._xp.take(self._hebb(), i, axis=0)
 
-    def _gain(self, h, col, si, flat):
-        return 2 * self._xp.take(self._xp.reshape(h, (-1,)), flat)
+    def _gain(self, Nh, col, si, flat):
+        return 2 * self._xp.take(self._xp.reshape(Nh, (-1,)), flat) / self.N
+
+    def step(self, s):
+        if not is_numpy(self._xp):
+            return super().step(s)
+        # NumPy: the same update, in place (the step is two small BLAS calls, and the
+        # temporaries and wrappers of the generic path would double its time)
+        s, single = self._states(s)
+        Nh = (s @ self.xi.T) @ self.xi
+        Nh -= self._D * s
+        new = np.sign(Nh)
+        np.copyto(new, s, where=Nh == 0)
+        return new[0] if single else new
+
+    step.__doc__ = BinaryModel.step.__doc__
+
+    def _sweep(self, s, T, rng, sites=None):
+        if not is_numpy(self._xp):
+            return super()._sweep(s, T, rng, sites)
+        # NumPy: jump from flip to flip. Between two flips nothing changes, so the next
+        # site to change is the first one in the visiting order whose gain 2h_i - θ
+        # disagrees with its spin: found by one vectorised test over a block of the
+        # order, then N·h += 2 s_i (NJ)[i]. The same arithmetic as the site-by-site
+        # loop, hence the same states; O(N) per flip instead of array calls per site.
+        order, thresholds = self._plan(s.shape[0], T, rng, sites)
+        thresholds = np.zeros(order.shape, s.dtype) if thresholds is None else thresholds.astype(s.dtype)
+        s, Nh, NJ = s.copy(), self._carry(s), self._hebb()
+        for b in range(s.shape[0]):
+            _flip_sweep(NJ, s[b], Nh[b], order[b], thresholds[b])
+        return s, Nh
+
+
+def _flip_sweep(NJ, s, Nh, order, theta, block=32):
+    """Visit the sites ``order`` of one state ``s`` (with fields ``Nh / N``), in place."""
+    N, pos, L = s.shape[0], 0, order.shape[0]
+    while pos < L:
+        idx = order[pos:pos + block]
+        gain = 2 * Nh[idx] / N - theta[pos:pos + block]
+        flips = gain * s[idx] < 0  # the heat-bath sign disagrees with the spin; 0 keeps it
+        k = int(np.argmax(flips))
+        if not flips[k]:  # no flip in this block: look further ahead next time
+            pos, block = pos + idx.shape[0], 2 * block
+            continue
+        i = idx[k]
+        s[i] = -s[i]
+        Nh += (2 * s[i]) * NJ[i]  # symmetric, zero diagonal: N·h_i itself is unchanged
+        pos, block = pos + k + 1, max(32, block // 2)
