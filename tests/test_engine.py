@@ -105,8 +105,8 @@ def test_low_temperature_float32_matches_reference():
 @pytest.mark.parametrize("P", [1, 7, 13, 1003])
 @pytest.mark.parametrize("B", [1, 3, 40])
 def test_direct_path_any_shape(P, B):
-    # small pattern arrays are scored in one piece: odd P (not a multiple of the
-    # engine's 8-row folds) and P = 1 included
+    # small pattern arrays are scored in one piece: P not a multiple of the rows the
+    # engine folds together for its reductions (1024 // B), and P = 1, included
     rng = np.random.default_rng(P + B)
     xi = Spherical().sample(P, 24, seed=P)
     x = rng.standard_normal((B, 24))
