@@ -45,11 +45,12 @@ weight : (B,) softmax weight of the chosen pattern(s) ``mu``
 top_values, top_indices : (B, top) largest overlaps u = ξ·x/N and their pattern indices
 """
 
-# Chunk sizes, in bytes: the (B, c) score block small enough to stay in a core's L2
-# cache between the two matrix products that read it; the (c, N) patterns of a
-# chunk at most a few MiB (in L3), and large, so that few queries (B << N) do
-# not pay the per-chunk bookkeeping too often.
-_SCORE_BYTES = 1 << 20
+# Chunk sizes, in bytes: the (B, c) score block and the (c, N) patterns of a chunk
+# a few MiB each, so that they stay in cache between the two matrix products that
+# read them, yet few chunks pay the per-chunk bookkeeping. (Measured on 2 cores with
+# 1 MiB L2 each and 32 MiB L3: 4 MiB score blocks beat 1 MiB ones by 3-5 % at
+# B = 256; 3 MiB chunks beat 1 and 12 MiB ones at B = 1; benchmarks/README.md.)
+_SCORE_BYTES = 4 << 20
 _CHUNK_BYTES = 3 << 20
 # Patterns and score blocks up to this size are done in one piece (the direct formula,
 # with the BLAS's own threads): in small passes the streaming bookkeeping would
