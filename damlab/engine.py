@@ -249,7 +249,7 @@ class _NumpyPass(_Pass):
         np.exp(ST, out=ST)  # may overflow: detected below
         # R: (B, N + 1), the new weighted sum and, in the last column, the new sum of
         # weights. Computed as (N + 1, B): OpenBLAS splits that shape between its
-        # threads, not (B, N + 1) (2.5x faster at (N, c, B) = (64, 10⁴, 16)).
+        # threads, not (B, N + 1) (1.6x faster at (N, c, B) = (64, 10⁴, 16)).
         if self.augment and self.acc is not None:
             R = (aug.T @ ST).T
         else:  # column sums by BLAS: NumPy sums axis 0 of a narrow array slowly
