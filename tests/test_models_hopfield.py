@@ -160,6 +160,17 @@ def test_sweep_equals_the_site_by_site_definition(ensemble, dtype, T):
         assert ties > 0
 
 
+def test_sweep_of_states_that_are_not_spins():
+    # the first visit of each site sets it to ±1, as the definition says
+    xi = Gaussian().sample(20, 60, seed=33)
+    net, s0 = Hopfield(xi), np.random.default_rng(34).uniform(-1, 1, (2, 60))
+    order, _ = net._plan(2, 0.0, np.random.default_rng(35), None)
+    expected, _ = reference_sweep(xi, s0, order, np.zeros(order.shape))
+    got = net.sweep(s0, seed=35)
+    assert np.all(np.abs(got) == 1)
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_sweep_visits_each_site_once_in_a_random_order_per_replica():
     rng = np.random.default_rng(12)
     xi = Gaussian().sample(5, 30, seed=12)

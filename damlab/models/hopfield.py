@@ -146,13 +146,13 @@ def _flip_sweep(NJ, s, Nh, order, theta, block=32):
     N, pos, L = s.shape[0], 0, order.shape[0]
     while pos < L:
         idx = order[pos:pos + block]
-        gain = 2 * Nh[idx] / N - theta[pos:pos + block]
-        flips = gain * s[idx] < 0  # the heat-bath sign disagrees with the spin; 0 keeps it
-        k = int(np.argmax(flips))
-        if not flips[k]:  # no flip in this block: look further ahead next time
+        new = np.sign(2 * Nh[idx] / N - theta[pos:pos + block])
+        changes = (new != s[idx]) & (new != 0)  # a zero gain keeps the spin
+        k = int(np.argmax(changes))
+        if not changes[k]:  # no change in this block: look further ahead next time
             pos, block = pos + idx.shape[0], 2 * block
             continue
         i = idx[k]
-        s[i] = -s[i]
-        Nh += (2 * s[i]) * NJ[i]  # symmetric, zero diagonal: N·h_i itself is unchanged
+        Nh += (new[k] - s[i]) * NJ[i]  # symmetric, zero diagonal: N·h_i itself is unchanged
+        s[i] = new[k]
         pos, block = pos + k + 1, max(32, block // 2)
