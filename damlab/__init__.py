@@ -5,7 +5,7 @@ a streaming retrieval engine (NumPy or CuPy), the classical, dense and modern
 Hopfield models, and (in later chapters) their theory and Monte Carlo estimators.
 """
 
-from . import backend, engine, ensembles, models
+from . import backend, engine, ensembles, models, theory
 from .backend import get_backend, set_backend
 from .ensembles import Binary, Gaussian, HiddenManifold, Spherical
 from .models import DenseMemory, Hopfield, ModernHopfield

@@ -69,3 +69,17 @@ def floating_dtype(name: str, dtype):
     if dt not in (np.float32, np.float64):
         raise ValueError(f"{name} must be float32 or float64, got {dt}")
     return dt.type
+
+
+def real_array(name: str, value, *, low: float = 0.0, strict: bool = False) -> np.ndarray:
+    """``value`` (a number or an array of them) as a float64 array, all finite and
+    ``>= low`` (``> low`` if ``strict``), or a ``TypeError``/``ValueError`` naming ``name``."""
+    a = np.asarray(value)
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real number or an array of them, got {value!r}")
+    a = a.astype(np.float64)
+    bad = ~np.isfinite(a) | ((a <= low) if strict else (a < low))
+    if bad.any():
+        raise ValueError(f"{name} must be finite and {'>' if strict else '>='} {low:g}, "
+                         f"got {a[bad].flat[0]}")
+    return a
