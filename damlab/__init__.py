@@ -2,16 +2,17 @@
 
 The package behind the book *Dense associative memories*: pattern ensembles,
 a streaming retrieval engine (NumPy or CuPy), the classical, dense and modern
-Hopfield models, and (in later chapters) their theory and Monte Carlo estimators.
+Hopfield models, their theory (``damlab.theory``) and the Monte Carlo estimators
+that check it (``damlab.experiments``).
 """
 
-from . import backend, engine, ensembles, models, theory
+from . import backend, engine, ensembles, experiments, models, theory
 from .backend import get_backend, set_backend
 from .ensembles import Binary, Gaussian, HiddenManifold, Spherical
 from .models import DenseMemory, Hopfield, ModernHopfield
 
 __all__ = [
-    "backend", "ensembles", "engine", "models", "set_backend", "get_backend",
+    "backend", "ensembles", "engine", "models", "theory", "experiments", "set_backend", "get_backend",
     "Gaussian", "Spherical", "Binary", "HiddenManifold",
     "Hopfield", "DenseMemory", "ModernHopfield",
 ]
