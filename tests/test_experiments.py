@@ -139,3 +139,14 @@ def test_bad_input_names_the_parameter():
         mixture_overlap(Hopfield, Binary(), 50, 5, k=4)
     with pytest.raises(ValueError, match="P must be >= k"):
         mixture_overlap(Hopfield, Binary(), 50, 2)
+
+
+def test_thermal_retrieval_follows_the_finite_temperature_RS_overlap():
+    # Glauber dynamics at α = 0.05 from ξ¹ for 30 sweeps, N = 2000: the thermal snapshot
+    # overlap against the RS retrieval solution at T = 0.2 and 0.4 (below T_M ≈ 0.55).
+    # Tolerance: 4 se (Monte Carlo, over 4 draws × 4 starts; one snapshot per run has
+    # thermal spread √((1 - q)/N) ~ 0.005 at T = 0.4) plus 2e-3 for finite N.
+    T = np.array([0.2, 0.4])
+    e = final_overlap(Hopfield, Binary(), 2000, 100, T=T, trials=4, starts=4, max_sweeps=30, seed=15)
+    m = np.array([th.rs_solution(0.05, t)[0] for t in T])
+    assert np.all(np.abs(e.mean - m) <= 4 * e.se + 2e-3), (e.mean, e.se, m)

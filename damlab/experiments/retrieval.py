@@ -49,10 +49,11 @@ def final_overlap(model, ensemble, N, P, *, m0=1.0, trials=8, starts=8, dynamics
                   T=0.0, max_sweeps=100, dtype="float32", seed=None, progress=None):
     r"""Overlap with a stored pattern after the dynamics, starting at overlap m₀ with it.
 
-    For each point of the grid (P, m₀) and each trial: draw P patterns of dimension N
+    For each point of the grid (P, m₀, T) and each trial: draw P patterns of dimension N
     from ``ensemble``, build ``model(xi)``, pick ``starts`` patterns :math:`\xi^\mu`,
     start from :math:`\mathrm{sgn}(\xi^\mu)` with a fraction (1 - m₀)/2 of its spins
-    flipped (:func:`corrupt`), run the dynamics to a fixed point and record
+    flipped (:func:`corrupt`), run the dynamics to a fixed point (at T > 0, for
+    ``max_sweeps`` Glauber sweeps) and record
 
     .. math::
 
@@ -60,7 +61,7 @@ def final_overlap(model, ensemble, N, P, *, m0=1.0, trials=8, starts=8, dynamics
 
     With m₀ = 1 and P = αN this is the retrieval curve of the classical model (to set
     beside the AGS overlap, THEORY.md §6); over m₀ at fixed P it is the basin of
-    attraction.
+    attraction; over T, a thermal snapshot of the retrieval state.
 
     Parameters
     ----------
@@ -74,14 +75,17 @@ def final_overlap(model, ensemble, N, P, *, m0=1.0, trials=8, starts=8, dynamics
     P : int or array of ints
         Number of patterns (for the classical model P = round(αN)).
     m0 : float or array
-        Initial overlap(s), in [-1, 1]; broadcast against ``P``.
+        Initial overlap(s), in [-1, 1].
+    T : float or array
+        Temperature(s), >= 0 (T > 0 needs ``dynamics="async"``). ``P``, ``m0`` and
+        ``T`` are broadcast together to the grid.
     trials : int
         Independent draws of the patterns per grid point (>= 2: the standard error is
         taken over them).
     starts : int
         Runs per draw, from different patterns (from the same pattern again if
         ``starts > P``).
-    dynamics, T, max_sweeps
+    dynamics, max_sweeps
         Passed to ``model(xi).run``: "async" (random sequential sweeps) or "sync". A
         run still moving after ``max_sweeps`` (above capacity the state can drift
         away from the pattern for tens of sweeps) is recorded where it is.
@@ -102,18 +106,20 @@ def final_overlap(model, ensemble, N, P, *, m0=1.0, trials=8, starts=8, dynamics
     """
     N = _checks.positive_int("N", N)
     trials, starts = counts(trials, starts)
-    shape, g = grid(P=P, m0=m0)
-    points = list(zip(g["P"].ravel(), g["m0"].ravel()))
-    for p, m in points:
+    shape, g = grid(P=P, m0=m0, T=T)
+    points = list(zip(g["P"].ravel(), g["m0"].ravel(), g["T"].ravel()))
+    for p, m, temp in points:
         _checks.positive_int("P", p)
         if not -1 <= m <= 1:
             raise ValueError(f"m0 must be overlaps in [-1, 1], got {m}")
+        if not temp >= 0:
+            raise ValueError(f"T must be temperatures >= 0, got {temp}")
 
-    def draw(P, m0, rng):
+    def draw(P, m0, T, rng):
         xi = ensemble.sample(int(P), N, seed=rng, dtype=dtype)
         mu = rng.choice(int(P), size=starts, replace=starts > P)
         s0 = corrupt(np.sign(to_host(xi[mu])), m0, rng)
-        s = model(xi).run(s0, dynamics=dynamics, T=T, max_sweeps=max_sweeps, seed=rng).x
+        s = model(xi).run(s0, dynamics=dynamics, T=float(T), max_sweeps=max_sweeps, seed=rng).x
         return to_host(xi[mu] * s).sum(axis=1) / N
 
     out = run_grid(draw, points, trials, seed, progress, "final overlap")
