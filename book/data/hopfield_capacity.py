@@ -5,7 +5,7 @@ For each N, zero-temperature asynchronous dynamics from a stored pattern at load
 α = 0.11 ... 0.22, with damlab.experiments.final_overlap; the samples (final overlaps)
 are written to hopfield_capacity.npz next to this file. Run from the repository root:
 
-    .venv/bin/python book/data/hopfield_capacity.py            # all sizes, ~15 min on 2 cores
+    .venv/bin/python book/data/hopfield_capacity.py            # all sizes, ~30 min (2 cores)
     .venv/bin/python book/data/hopfield_capacity.py --N 8000   # one size (merged into the file)
 """
 
