@@ -90,6 +90,19 @@ def test_spin_glass_line_is_where_the_paramagnet_becomes_unstable(alpha):
     assert q_below > 0.01 and q_above < 1e-6
 
 
+@pytest.mark.parametrize("alpha, T", [(0.01, 0.3), (0.01, 0.7), (0.05, 0.5), (0.1, 0.9), (0.2, 1.2)])
+def test_spin_glass_solution_solves_its_equation(alpha, T):
+    # The m = 0 solution below T_g, also at low T and small α, where β(1 - q) is close to
+    # 1 and a plain iteration of the equations does not converge. Its q equation checked
+    # by adaptive quadrature (to 1e-13): zero to the Simpson rule's accuracy.
+    m, q, r, ok = th.rs_solution(alpha, T, m0=0.0)
+    assert ok and m == 0 and q > 0.1
+    assert r == pytest.approx(q / (1 - (1 - q) / T) ** 2)
+    s = np.sqrt(alpha * r)
+    residual = q - quad(lambda z: norm.pdf(z) * np.tanh(s * z / T) ** 2, -np.inf, np.inf, epsabs=1e-13)[0]
+    assert abs(residual) < 1e-9
+
+
 def test_error_free_capacities_follow_from_the_tail_of_the_crosstalk():
     # One pattern is error free when the expected number of its wrong bits, N·P_err,
     # vanishes: at P = N/(2 ln N) it does (slowly, as 1/√(ln N)); at twice that it grows.

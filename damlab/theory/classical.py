@@ -189,10 +189,12 @@ def rs_solution(alpha, T, m0=1.0, q0=1.0, *, tol=1e-12, max_iter=20_000):
        q = \int\!Dz\, \tanh^2\beta(m + \sqrt{\alpha r}\,z),\quad
        r = \frac{q}{[1 - \beta(1 - q)]^2},
 
-    with β = 1/T, found by damped iteration from ``(m0, q0)`` (m0 = 1: the retrieval
-    branch where it exists; m0 = 0: the spin-glass or paramagnetic solution). The
-    Gaussian integrals use Simpson's rule on a fine grid (accurate to T ≈ 0.01).
-    Convergence is slow near a transition; it stops after ``max_iter`` steps.
+    with β = 1/T. From m0 = 0 it is the m = 0 solution (spin glass below
+    T_g = 1 + √α, paramagnet q = 0 above), solved for q by bisection; otherwise the
+    solution reached by damped iteration from ``(m0, q0)`` (m0 = 1: the retrieval
+    branch where it exists). The Gaussian integrals use Simpson's rule on a fine grid
+    (accurate to T ≈ 0.01). The iteration is slow near a transition; it stops after
+    ``max_iter`` steps.
 
     Parameters
     ----------
@@ -208,6 +210,9 @@ def rs_solution(alpha, T, m0=1.0, q0=1.0, *, tol=1e-12, max_iter=20_000):
     alpha = _checks.positive_float("alpha", alpha)
     beta = 1 / _checks.positive_float("T", T)
     m, q = float(m0), float(q0)
+    if m == 0:  # m stays 0 (tanh is odd): only q is left to solve for
+        q = _spin_glass_q(alpha, beta)
+        return 0.0, q, q / (1 - beta * (1 - q)) ** 2, True
     for _ in range(max_iter):
         # β(1 - q) < 1 on every physical solution; clipped so that r stays finite on the way
         r = q / max(1 - beta * (1 - q), 1e-6) ** 2
@@ -217,6 +222,20 @@ def rs_solution(alpha, T, m0=1.0, q0=1.0, *, tol=1e-12, max_iter=20_000):
             return m_new, q_new, q_new / (1 - beta * (1 - q_new)) ** 2, True
         m, q = 0.5 * (m + m_new), 0.5 * (q + q_new)
     return m, q, r, False
+
+
+def _spin_glass_q(alpha, beta):
+    """q of the m = 0 solution: 0 (paramagnet) at T >= T_g = 1 + √α, else the spin glass."""
+    if 1 / beta >= 1 + math.sqrt(alpha):
+        return 0.0
+    # In u = 1 - β(1 - q) > max(0, 1 - β) the excess q - ⟨tanh²⟩ is < 0 at the lower end
+    # (below T_g the noise √(αq)/u outgrows q there) and > 0 at u = 1 (q = 1): one root.
+    # (The damped iteration of rs_solution is unstable here when u is small.)
+    def excess(u):
+        q = (u + beta - 1) / beta
+        return q - _moments(0.0, math.sqrt(alpha * q) / u, beta)[1]
+    u0 = max(0.0, 1 - beta)
+    return (brentq(excess, u0 + 1e-12 * (1 + u0), 1.0, xtol=1e-15) + beta - 1) / beta
 
 
 def spin_glass_temperature(alpha):
@@ -486,14 +505,6 @@ def rs_free_energy(alpha, T, m, q):
     log_2cosh = np.logaddexp(h, -h)
     return (alpha / 2 + m * m / 2 + alpha / (2 * beta) * (math.log(u) - beta * q / u)
             + alpha * beta * r * (1 - q) / 2 - float(_W @ log_2cosh) / beta)
-
-
-def _spin_glass_q(alpha, beta):
-    """q of the m = 0 (spin-glass) solution at β > 1."""
-    def excess(u):  # q - ⟨tanh²⟩ in terms of u = 1 - β(1 - q): from -T (u -> 0) to > 0 (u = 1)
-        q = (u + beta - 1) / beta
-        return q - _moments(0.0, math.sqrt(alpha * q) / u, beta)[1]
-    return (brentq(excess, 1e-12, 1.0, xtol=1e-15) + beta - 1) / beta
 
 
 def _retrieval_state(alpha, beta):
