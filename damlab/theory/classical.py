@@ -216,8 +216,7 @@ def rs_solution(alpha, T, m0=1.0, q0=1.0, *, tol=1e-12, max_iter=20_000):
     for _ in range(max_iter):
         # β(1 - q) < 1 on every physical solution; clipped so that r stays finite on the way
         r = q / max(1 - beta * (1 - q), 1e-6) ** 2
-        t = np.tanh(beta * (m + math.sqrt(alpha * r) * _Z))
-        m_new, q_new = float(_W @ t), float(_W @ (t * t))
+        m_new, q_new = _moments(m, math.sqrt(alpha * r), beta)
         if abs(m_new - m) < tol and abs(q_new - q) < tol:
             return m_new, q_new, q_new / (1 - beta * (1 - q_new)) ** 2, True
         m, q = 0.5 * (m + m_new), 0.5 * (q + q_new)
