@@ -1,10 +1,24 @@
-"""Pattern ensembles: the random patterns ξ^μ that a memory stores.
+r"""Pattern ensembles: the random patterns ξ^μ that a memory stores.
 
-An ensemble is one object that both sides of the book use. Here it *samples*
-patterns, reproducibly and chunk by chunk so that P = e^{αN} patterns need never be
-held in memory; the theory modules will ask the same object for its overlap
-statistics (ψ, I, the law of the norms), so that every threshold is computed and
-measured for the very same ensemble.
+An ensemble is one object that both sides of the book use. It *samples* patterns,
+reproducibly and chunk by chunk so that P = e^{αN} patterns need never be held in
+memory, and it *describes* their overlap statistics (ψ, I, the law of the norms),
+which the theory modules ask for, so that every threshold is computed and measured
+for the very same ensemble.
+
+Overlap statistics (THEORY.md §2). For a state x independent of a pattern ξ (with
+|x|² = N; x = ±1 for binary patterns) the overlap u = ξ·x/N has the scaled cumulant
+generating function and rate function
+
+.. math::
+
+   \psi(\lambda) = \lim_{N\to\infty} \frac1N \ln \mathbb E\, e^{\lambda N u},
+   \qquad I(u) = \sup_\lambda\, [\lambda u - \psi(\lambda)],
+
+so that among e^{αN} patterns about e^{N(α - I(u))} have overlap u, and the largest is
+u_max(α) = I⁻¹(α). Each ensemble gives ψ, ψ′, (ψ′)⁻¹, I, I⁻¹ in closed form where one
+exists; the base class has the numerical Legendre route (``rate_numeric``,
+``rate_inverse_numeric``) that the tests compare them with.
 
 Reproducibility. Patterns are generated in blocks of :data:`BLOCK` rows. Block k is
 drawn from its own generator, seeded by ``SeedSequence(seed).spawn``-style keys
@@ -19,6 +33,7 @@ import math
 import threading
 
 import numpy as np
+from scipy.optimize import brentq
 
 from . import _checks
 from .backend import asarray, get_namespace
@@ -103,6 +118,85 @@ class Ensemble:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    # ----------------------------------------------------------- overlap statistics
+    u_sup = math.inf
+    """Supremum of the overlap's support (1 where |ξ|, |x| are both √N)."""
+
+    def psi(self, lam):
+        r"""ψ(λ) = lim (1/N) ln E exp(λNu): the overlaps' scaled cumulant generating function."""
+        raise NotImplementedError(f"{self!r} does not give its overlap statistics")
+
+    def psi_prime(self, lam):
+        """ψ′(λ): the typical overlap of the patterns that dominate at tilt λ."""
+        raise NotImplementedError(f"{self!r} does not give its overlap statistics")
+
+    def psi_prime_inverse(self, u):
+        """The λ at which ψ′(λ) = u (the conjugate variable of the Legendre transform)."""
+        u = _checks.real_array("u", u, low=-math.inf)
+        return _vectorised(lambda x: _solve_increasing(lambda lam: float(self.psi_prime(lam)) - x), u)
+
+    def rate(self, u):
+        r"""The rate function :math:`I(u) = \sup_\lambda [\lambda u - \psi(\lambda)]`
+        (+inf outside the support)."""
+        return self.rate_numeric(u)
+
+    def rate_inverse(self, alpha):
+        """u_max(α): the overlap u >= ψ′(0) with I(u) = α, the largest of e^{αN} overlaps
+        (``u_sup`` once α >= I(u_sup))."""
+        return self.rate_inverse_numeric(alpha)
+
+    def norm_rate(self, s):
+        """Rate function of s = |ξ|²/N: 0 at s = 1 and +inf elsewhere (fixed norm)."""
+        s = _checks.real_array("s", s, low=-math.inf)
+        return np.where(s == 1, 0.0, math.inf)[()]
+
+    def rate_numeric(self, u):
+        """I(u) by the numerical Legendre transform of :meth:`psi` (scipy), for checking
+        the closed forms."""
+        u = _checks.real_array("u", u, low=-math.inf)
+
+        def one(x):
+            if abs(x) >= self.u_sup:
+                return math.inf if abs(x) > self.u_sup else float(self.rate(x))
+            lam = float(self.psi_prime_inverse(x))
+            return lam * x - float(self.psi(lam))
+        return _vectorised(one, u)
+
+    def rate_inverse_numeric(self, alpha):
+        """u_max(α) by root finding on :meth:`rate`."""
+        a = _checks.real_array("alpha", alpha)
+        u0 = float(self.psi_prime(0.0))
+        top = float(self.rate(self.u_sup)) if math.isfinite(self.u_sup) else math.inf
+
+        def one(x):
+            if x >= top:
+                return self.u_sup
+            if x == 0:
+                return u0
+            hi = min(u0 + 1.0, self.u_sup)
+            while float(self.rate(hi)) < x and hi < self.u_sup:  # unbounded support: grow
+                hi = min(u0 + 2 * (hi - u0), self.u_sup)
+            return brentq(lambda v: float(self.rate(v)) - x, u0, hi, xtol=1e-15)
+        return _vectorised(one, a)
+
+
+def _vectorised(f, a):
+    """Apply the scalar function f to every element of the float array a."""
+    out = np.empty_like(a)
+    for k, x in np.ndenumerate(a):
+        out[k] = f(float(x))
+    return out[()]
+
+
+def _solve_increasing(g):
+    """The root of an increasing function g on the real line (bracket grown from [-1, 1])."""
+    lo, hi = -1.0, 1.0
+    while g(lo) > 0:
+        lo *= 2
+    while g(hi) < 0:
+        hi *= 2
+    return brentq(g, lo, hi, xtol=1e-14)
+
 
 class Gaussian(Ensemble):
     r"""Standard Gaussian patterns.
@@ -118,6 +212,28 @@ class Gaussian(Ensemble):
     def _draw(self, rng, n, N):
         return rng.standard_normal((n, N))
 
+    # u = ξ·x/N is N(0, 1/N) for any x with |x|² = N
+    def psi(self, lam):
+        return (_checks.real_array("lam", lam, low=-math.inf) ** 2 / 2)[()]
+
+    def psi_prime(self, lam):
+        return _checks.real_array("lam", lam, low=-math.inf)[()]
+
+    def psi_prime_inverse(self, u):
+        return _checks.real_array("u", u, low=-math.inf)[()]
+
+    def rate(self, u):
+        return (_checks.real_array("u", u, low=-math.inf) ** 2 / 2)[()]
+
+    def rate_inverse(self, alpha):
+        return np.sqrt(2 * _checks.real_array("alpha", alpha))[()]
+
+    def norm_rate(self, s):
+        """Rate function of s = |ξ|²/N ~ χ²_N/N: (s - 1 - ln s)/2 for s > 0."""
+        s = _checks.real_array("s", s, low=-math.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(s > 0, (s - 1 - np.log(np.where(s > 0, s, 1.0))) / 2, math.inf)[()]
+
 
 class Spherical(Ensemble):
     r"""Patterns uniform on the sphere of radius :math:`\sqrt N`.
@@ -127,11 +243,37 @@ class Spherical(Ensemble):
     """
 
     name = "spherical"
+    u_sup = 1.0
 
     def _draw(self, rng, n, N):
         g = rng.standard_normal((n, N))
         g *= math.sqrt(N) / np.linalg.norm(g, axis=1, keepdims=True)
         return g
+
+    # The overlap's density is ∝ (1 - u²)^{(N-3)/2} on [-1, 1] (exactly: (u + 1)/2 is
+    # Beta((N-1)/2, (N-1)/2)), whence I(u) = -ln(1 - u²)/2 and I′(u) = u/(1 - u²).
+    def psi(self, lam):
+        lam = _checks.real_array("lam", lam, low=-math.inf)
+        u = self.psi_prime(lam)
+        return (lam * u + np.log1p(-u * u) / 2)[()]
+
+    def psi_prime(self, lam):
+        lam = _checks.real_array("lam", lam, low=-math.inf)
+        # the root of λu² + u - λ = 0 in (-1, 1), written without cancellation at small λ
+        return (2 * lam / (1 + np.sqrt(1 + 4 * lam * lam)))[()]
+
+    def psi_prime_inverse(self, u):
+        u = _checks.real_array("u", u, low=-math.inf)
+        _inside("u", u, 1.0)
+        return (u / (1 - u * u))[()]
+
+    def rate(self, u):
+        u = _checks.real_array("u", u, low=-math.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(np.abs(u) < 1, -np.log1p(-np.minimum(u * u, 1.0)) / 2, math.inf)[()]
+
+    def rate_inverse(self, alpha):
+        return np.sqrt(-np.expm1(-2 * _checks.real_array("alpha", alpha)))[()]
 
 
 class Binary(Ensemble):
@@ -141,6 +283,28 @@ class Binary(Ensemble):
     """
 
     name = "binary"
+    u_sup = 1.0
+
+    # For x = ±1, u = (1/N) Σ_i ξ_i x_i is a mean of N fair ±1 coins: ψ = ln cosh λ, and I is
+    # the binary relative entropy, I(1) = ln 2 (one pattern in 2^N is x itself).
+    def psi(self, lam):
+        lam = np.abs(_checks.real_array("lam", lam, low=-math.inf))
+        return (lam + np.log1p(np.exp(-2 * lam)) - math.log(2))[()]  # ln cosh, without overflow
+
+    def psi_prime(self, lam):
+        return np.tanh(_checks.real_array("lam", lam, low=-math.inf))[()]
+
+    def psi_prime_inverse(self, u):
+        u = _checks.real_array("u", u, low=-math.inf)
+        _inside("u", u, 1.0)
+        return np.arctanh(u)[()]
+
+    def rate(self, u):
+        u = _checks.real_array("u", u, low=-math.inf)
+        v = np.clip(np.abs(u), 0.0, 1.0)
+        # (1 ± v) ln(1 ± v)/2 with 0 ln 0 = 0
+        I = (_xlogx(1 + v) + _xlogx(1 - v)) / 2
+        return np.where(np.abs(u) <= 1, I, math.inf)[()]
 
     def _draw(self, rng, n, N):
         # One random bit per entry: eight entries per random byte.
@@ -205,6 +369,48 @@ class HiddenManifold(Ensemble):
 
     def __repr__(self):
         return f"HiddenManifold(d={self.d!r}, activation={self.activation!r}, seed={self.seed})"
+
+    # Overlap statistics at the retrieval point x = ξ¹ (THEORY.md §4). Linear σ: given F
+    # and ξ¹ the overlap of another pattern, z·(Fᵀξ¹)/(N√D), is exactly Gaussian, with
+    # N·Var -> v = 1 + 1/d (Marchenko–Pastur second moment). Nonlinear σ: not yet.
+    @property
+    def v(self) -> float:
+        """N·Var of the overlap u = ξ·ξ¹/N (linear σ): 1 + 1/d."""
+        self._linear_only()
+        return 1 + 1 / self.d
+
+    def _linear_only(self):
+        if self.activation != "linear":
+            raise NotImplementedError(
+                f"overlap statistics of {self!r} are not implemented yet (only activation='linear')")
+
+    def psi(self, lam):
+        return (self.v * _checks.real_array("lam", lam, low=-math.inf) ** 2 / 2)[()]
+
+    def psi_prime(self, lam):
+        return (self.v * _checks.real_array("lam", lam, low=-math.inf))[()]
+
+    def psi_prime_inverse(self, u):
+        return (_checks.real_array("u", u, low=-math.inf) / self.v)[()]
+
+    def rate(self, u):
+        return (_checks.real_array("u", u, low=-math.inf) ** 2 / (2 * self.v))[()]
+
+    def rate_inverse(self, alpha):
+        return np.sqrt(2 * self.v * _checks.real_array("alpha", alpha))[()]
+
+    def norm_rate(self, s):
+        self._linear_only()
+        raise NotImplementedError("the large deviations of |ξ|²/N for hidden-manifold patterns are not implemented")
+
+
+def _inside(name, a, bound):
+    if np.any(np.abs(a) >= bound):
+        raise ValueError(f"{name} must lie in (-{bound}, {bound}), got {a[np.abs(a) >= bound].ravel()[0]}")
+
+
+def _xlogx(x):
+    return np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0)
 
 
 class PatternStream:

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
+from scipy import stats
 
 from damlab import ensembles
-from damlab.ensembles import BLOCK, Binary, Gaussian, HiddenManifold, Spherical
+from damlab.ensembles import BLOCK, Binary, Ensemble, Gaussian, HiddenManifold, Spherical
 
 ALL = [
     Gaussian(), Spherical(), Binary(),
@@ -132,3 +133,75 @@ def test_dense_request_too_large_points_to_the_stream():
     # the same P streams fine: nothing is allocated up front
     stream = Spherical().stream(10**12, 64, seed=0)
     assert stream.shape == (10**12, 64) and stream[len(stream) - 1].shape[1] == 64
+
+
+# ---------------------------------------------------------------- overlap statistics
+
+STATS = [Gaussian(), Spherical(), Binary(), HiddenManifold(0.5)]
+
+
+@pytest.mark.parametrize("ens", STATS, ids=repr)
+def test_closed_forms_agree_with_the_numerical_legendre_transform(ens):
+    u = np.array([0.0, 0.1, 0.4, 0.8, 0.95])
+    # the numerical route solves ψ′(λ) = u by bisection (to 1e-14) and evaluates λu - ψ(λ)
+    np.testing.assert_allclose(ens.rate(u), Ensemble.rate_numeric(ens, u), rtol=1e-10, atol=1e-14)
+    alpha = np.array([0.0, 0.05, 0.2, 0.5])
+    np.testing.assert_allclose(ens.rate_inverse(alpha), Ensemble.rate_inverse_numeric(ens, alpha), rtol=1e-10)
+    top = ens.rate(ens.u_sup) if np.isfinite(ens.u_sup) else np.inf  # I at the end of the support
+    np.testing.assert_allclose(ens.rate(ens.rate_inverse(alpha)), np.minimum(alpha, top), rtol=1e-10, atol=1e-14)
+    # ψ′ is the derivative of ψ (central differences, error ~h² ψ‴ ~ 1e-10) and (ψ′)⁻¹ inverts it
+    lam, h = np.array([0.1, 0.5, 1.0, 2.0]), 1e-5
+    np.testing.assert_allclose(ens.psi_prime(lam), (ens.psi(lam + h) - ens.psi(lam - h)) / (2 * h), rtol=1e-8)
+    np.testing.assert_allclose(ens.psi_prime_inverse(ens.psi_prime(lam)), lam, rtol=1e-10)
+    # near λ = 0 the overlap has variance ψ″(0)/N: 1 for the i.i.d. ensembles, 1 + 1/d for the manifold
+    assert ens.psi(1e-4) / 1e-8 * 2 == pytest.approx(getattr(ens, "v", 1.0), rel=1e-6)
+
+
+@pytest.mark.parametrize("N", [200, 2000])
+def test_rate_functions_are_the_limits_of_the_exact_finite_N_laws(N):
+    # Independent routes: the exact law of the overlap of one pattern with a fixed state,
+    # spherical (u + 1)/2 ~ Beta((N-1)/2, (N-1)/2) and binary (1 + u)N/2 ~ Binomial(N, 1/2).
+    # -(1/N) ln[p(u)/p(0)] -> I(u) with an O(ln N / N) correction (the prefactors of the
+    # densities), so the gap must shrink ten-fold-ish from N = 200 to 2000: bound 3 ln N / N.
+    u = np.array([0.1, 0.3, 0.6, 0.9])
+    sph = -(stats.beta.logpdf((u + 1) / 2, (N - 1) / 2, (N - 1) / 2)
+            - stats.beta.logpdf(0.5, (N - 1) / 2, (N - 1) / 2)) / N
+    k = np.round((1 + u) * N / 2)
+    binom = -(stats.binom.logpmf(k, N, 0.5) - stats.binom.logpmf(N // 2, N, 0.5)) / N
+    assert np.all(np.abs(sph - Spherical().rate(u)) < 3 * np.log(N) / N)
+    assert np.all(np.abs(binom - Binary().rate(2 * k / N - 1)) < 3 * np.log(N) / N)
+
+
+def test_spherical_overlaps_follow_the_exact_beta_law():
+    # sampled patterns against a fixed unit state: (u + 1)/2 ~ Beta((N-1)/2, (N-1)/2) at N = 30;
+    # a Kolmogorov–Smirnov test on 20 000 overlaps (fixed seed; p = 1e-3 would be a real misfit)
+    N = 30
+    xi = Spherical().sample(20_000, N, seed=3)
+    x = np.zeros(N)
+    x[0] = np.sqrt(N)
+    u = xi @ x / N
+    assert stats.kstest((u + 1) / 2, stats.beta((N - 1) / 2, (N - 1) / 2).cdf).pvalue > 1e-3
+
+
+def test_limits_and_supports():
+    assert Binary().rate(1.0) == pytest.approx(np.log(2)) and Binary().rate_inverse(0.8) == 1.0
+    assert Spherical().rate(1.0) == np.inf and Spherical().rate_inverse(5.0) < 1.0
+    assert Binary().rate(1.5) == np.inf and Spherical().rate(-1.2) == np.inf
+    # the Gaussian norm law |ξ|²/N ~ χ²_N/N: zero at s = 1, (s - 1 - ln s)/2 elsewhere
+    assert Gaussian().norm_rate(1.0) == 0 and Gaussian().norm_rate(0.0) == np.inf
+    assert Gaussian().norm_rate(2.0) == pytest.approx((1 - np.log(2)) / 2)
+    assert Spherical().norm_rate(1.0) == 0 and Spherical().norm_rate(1.1) == np.inf
+    # large λ: no overflow in ln cosh; the spherical ψ′ stays inside (-1, 1)
+    assert Binary().psi(1000.0) == pytest.approx(1000 - np.log(2))
+    assert 0 < Spherical().psi_prime(1e8) < 1 and Spherical().psi_prime(-3.0) < 0
+
+
+def test_overlap_statistics_bad_input():
+    with pytest.raises(ValueError, match="u"):
+        Spherical().psi_prime_inverse(1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        Gaussian().rate_inverse(-0.1)
+    with pytest.raises(TypeError, match="lam"):
+        Binary().psi("big")
+    with pytest.raises(NotImplementedError, match="linear"):
+        HiddenManifold(0.5, "relu").psi(0.3)
