@@ -34,6 +34,7 @@ import threading
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.special import gammaln
 
 from . import _checks
 from .backend import asarray, get_namespace
@@ -117,6 +118,35 @@ class Ensemble:
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+    def sample_scores(self, x, n, seed=None):
+        r"""n draws of the score :math:`\xi\cdot x` of patterns independent of the state x.
+
+        The one-step tests of retrieval need only these, not the patterns. This default
+        draws the patterns (in blocks of :data:`BLOCK`) and takes the products; an ensemble
+        whose scores have a known law draws them directly, exactly in that law and about N
+        times faster (e.g. spherical: :math:`(\hat\xi\cdot\hat x + 1)/2 \sim
+        \mathrm{Beta}(\frac{N-1}2, \frac{N-1}2)`).
+
+        Parameters
+        ----------
+        x : ndarray, shape (N,)
+            The state (on the host).
+        n : int
+            Number of scores.
+        seed : int, SeedSequence or Generator, optional
+
+        Returns
+        -------
+        ndarray, shape (n,), float64
+        """
+        x = np.asarray(x, dtype=np.float64)
+        rng = np.random.default_rng(seed)
+        out = np.empty(_checks.positive_int("n", n))
+        for start in range(0, out.size, BLOCK):
+            stop = min(start + BLOCK, out.size)
+            out[start:stop] = self._draw(rng, stop - start, x.size) @ x
+        return out
 
     # ----------------------------------------------------------- overlap statistics
     u_sup = math.inf
@@ -212,6 +242,11 @@ class Gaussian(Ensemble):
     def _draw(self, rng, n, N):
         return rng.standard_normal((n, N))
 
+    def sample_scores(self, x, n, seed=None):
+        # ξ·x ~ N(0, |x|²) exactly
+        x = np.asarray(x, dtype=np.float64)
+        return np.random.default_rng(seed).standard_normal(_checks.positive_int("n", n)) * np.linalg.norm(x)
+
     # u = ξ·x/N is N(0, 1/N) for any x with |x|² = N
     def psi(self, lam):
         return (_checks.real_array("lam", lam, low=-math.inf) ** 2 / 2)[()]
@@ -250,6 +285,13 @@ class Spherical(Ensemble):
         g *= math.sqrt(N) / np.linalg.norm(g, axis=1, keepdims=True)
         return g
 
+    def sample_scores(self, x, n, seed=None):
+        # ξ·x = √N |x| cos θ, with (cos θ + 1)/2 ~ Beta((N-1)/2, (N-1)/2) exactly
+        x = np.asarray(x, dtype=np.float64)
+        a = (x.size - 1) / 2
+        cos = 2 * np.random.default_rng(seed).beta(a, a, _checks.positive_int("n", n)) - 1
+        return math.sqrt(x.size) * np.linalg.norm(x) * cos
+
     # The overlap's density is ∝ (1 - u²)^{(N-3)/2} on [-1, 1] (exactly: (u + 1)/2 is
     # Beta((N-1)/2, (N-1)/2)), whence I(u) = -ln(1 - u²)/2 and I′(u) = u/(1 - u²).
     def psi(self, lam):
@@ -284,6 +326,23 @@ class Binary(Ensemble):
 
     name = "binary"
     u_sup = 1.0
+
+    def sample_scores(self, x, n, seed=None):
+        # for a ±1 state, ξ·x = Σ_i ξ_i x_i is a sum of N fair ±1 coins: 2 Binomial(N, 1/2) - N
+        x = np.asarray(x, dtype=np.float64)
+        if not np.all(np.abs(x) == 1):
+            return super().sample_scores(x, n, seed)
+        return 2.0 * np.random.default_rng(seed).binomial(x.size, 0.5, _checks.positive_int("n", n)) - x.size
+
+    def sample_score_counts(self, x, n, seed=None):
+        """The scores of n patterns with a ±1 state x as a histogram, exactly in law:
+        the values 2k - N (k = 0..N) and how many patterns have each, a Multinomial(n,
+        Binomial(N, 1/2)) draw. O(N) work whatever n (e.g. n = e^{αN})."""
+        N = np.asarray(x).size
+        k = np.arange(N + 1)
+        pmf = np.exp(gammaln(N + 1) - gammaln(k + 1) - gammaln(N - k + 1) - N * math.log(2))
+        counts = np.random.default_rng(seed).multinomial(_checks.positive_int("n", n), pmf / pmf.sum())
+        return 2.0 * k - N, counts
 
     # For x = ±1, u = (1/N) Σ_i ξ_i x_i is a mean of N fair ±1 coins: ψ = ln cosh λ, and I is
     # the binary relative entropy, I(1) = ln 2 (one pattern in 2^N is x itself).
@@ -369,6 +428,15 @@ class HiddenManifold(Ensemble):
 
     def __repr__(self):
         return f"HiddenManifold(d={self.d!r}, activation={self.activation!r}, seed={self.seed})"
+
+    def sample_scores(self, x, n, seed=None):
+        if self.activation != "linear":
+            return super().sample_scores(x, n, seed)
+        # linear σ: ξ·x = z·(Fᵀx)/√D with z ~ N(0, I_D), exactly N(0, |Fᵀx|²/D)
+        x = np.asarray(x, dtype=np.float64)
+        F = self.F(x.size)
+        scale = np.linalg.norm(F.T @ x) / math.sqrt(F.shape[1])
+        return np.random.default_rng(seed).standard_normal(_checks.positive_int("n", n)) * scale
 
     # Overlap statistics at the retrieval point x = ξ¹ (THEORY.md §4). Linear σ: given F
     # and ξ¹ the overlap of another pattern, z·(Fᵀξ¹)/(N√D), is exactly Gaussian, with
