@@ -1,5 +1,5 @@
 """Theory: pure functions of the model parameters (no sampling). See the book chapters."""
 
-from . import classical
+from . import capacity, classical, dense, rem
 
-__all__ = ["classical"]
+__all__ = ["classical", "dense", "rem", "capacity"]
