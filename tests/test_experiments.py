@@ -5,9 +5,12 @@ import functools
 
 import numpy as np
 import pytest
+from scipy import stats
+from scipy.integrate import quad
 
-from damlab import Binary, DenseMemory, Hopfield
-from damlab.experiments import Estimate, corrupt, crossing, final_overlap, mixture_overlap
+from damlab import Binary, DenseMemory, Hopfield, Spherical
+from damlab.experiments import (Estimate, corrupt, crossing, final_overlap, mixture_overlap,
+                                retrieval_fraction)
 from damlab.theory import classical as th
 
 
@@ -150,3 +153,64 @@ def test_thermal_retrieval_follows_the_finite_temperature_RS_overlap():
     e = final_overlap(Hopfield, Binary(), 2000, 100, T=T, trials=4, starts=4, max_sweeps=30, seed=15)
     m = np.array([th.rs_solution(0.05, t)[0] for t in T])
     assert np.all(np.abs(e.mean - m) <= 4 * e.se + 2e-3), (e.mean, e.se, m)
+
+
+def test_crossing_of_a_step_has_the_bracket_as_its_error():
+    # all runs succeed at 0.2 and all fail at 0.3: no spread, the crossing is somewhere between
+    e = Estimate(np.array([[[1.0], [1.0]], [[1.0], [1.0]], [[0.0], [0.0]]]))
+    x, se = crossing([0.1, 0.2, 0.3], e)
+    assert x == pytest.approx(0.25) and se == pytest.approx(0.1 / np.sqrt(12))
+
+
+# ---------------------------------------------------------------- one-step retrieval, P = e^{αN}
+
+def _finite_N_threshold(N, lam):
+    """λ - ψ_N(λ), with ψ_N(λ) = (1/N) ln E e^{λNu} from the exact law of a spherical overlap,
+    (u + 1)/2 ~ Beta((N-1)/2, (N-1)/2), by quadrature: the load at which the mean of the
+    other patterns' sum, (P - 1) e^{Nψ_N}, equals the own term e^{λN}. Independent of damlab."""
+    a = (N - 1) / 2
+    f = lambda u: np.exp(lam * N * u + stats.beta.logpdf((u + 1) / 2, a, a)) / 2
+    return lam - np.log(quad(f, -1, 1, points=[np.tanh(lam)], epsabs=0, epsrel=1e-12)[0]) / N
+
+
+def test_scores_and_vectors_routes_give_the_same_retrieval_fraction():
+    # the exact-law shortcut against sampled patterns, N = 16, λ = 0.5, at loads through
+    # the transition; 150 instances each: fractions within 4 binomial standard errors
+    N, lam = 16, 0.5
+    alpha = np.array([0.30, 0.36, 0.40])
+    scores = retrieval_fraction(Spherical(), N, alpha, lam, trials=150, seed=21)
+    vectors = retrieval_fraction(Spherical(), N, alpha, lam, trials=150, seed=22, route="vectors")
+    assert np.all(np.abs(scores.mean - vectors.mean) <= 4 * np.hypot(scores.se, vectors.se) + 1e-9)
+    assert scores.mean[0] > 0.9 and scores.mean[-1] < 0.5  # the grid does cross the transition
+
+
+# spherical scores are drawn one by one (P = e^{αN} Beta draws per instance, ~4e5 at the
+# largest load here); binary ones as one multinomial histogram, so any P is cheap
+@pytest.mark.parametrize("ens, N, lam", [(Spherical(), 30, 0.3), (Spherical(), 30, 0.5),
+                                         (Binary(), 40, 0.3), (Binary(), 40, 1.0)],
+                         ids=["spherical-0.3", "spherical-0.5", "binary-0.3", "binary-1.0"])
+def test_one_step_threshold_matches_alpha_1(ens, N, lam):
+    # The simulated crossing of the fraction with w₁ > 1/2, against α₁ = λ - ψ(λ) (THEORY.md
+    # §3, derived; liquid at these λ). Finite N moves the threshold by O(1/N): the mean of
+    # the others' sum is e^{N(α + ψ_N(λ))}, with ψ_N - ψ = O(1/N) (the prefactor of the
+    # saddle point), and the sum is self-averaging in the liquid phase. Tolerance: 1.5/N
+    # (the offsets measured at these λ and N are below 0.3/N)
+    # plus 3 standard errors of the crossing (at least the grid's resolution/√12).
+    a1 = lam - float(ens.psi(lam))
+    alpha = a1 + np.linspace(-0.05, 0.05, 11)
+    e = retrieval_fraction(ens, N, alpha, lam, trials=60, seed=23)
+    a_hat, se = crossing(alpha, e)
+    assert abs(a_hat - a1) <= 1.5 / N + 3 * se, (a_hat, se, a1)
+    if isinstance(ens, Spherical):  # the finite-N shift itself, from the exact Beta law
+        assert abs(a_hat - _finite_N_threshold(N, lam)) <= 3 * se + 0.005, (a_hat, _finite_N_threshold(N, lam))
+
+
+def test_retrieval_fraction_bad_input():
+    with pytest.raises(ValueError, match="lam"):
+        retrieval_fraction(Spherical(), 20, 0.2, 0.0)
+    with pytest.raises(ValueError, match="route"):
+        retrieval_fraction(Spherical(), 20, 0.2, 0.5, route="both")
+    with pytest.raises(TypeError, match="ensemble"):
+        retrieval_fraction("spherical", 20, 0.2, 0.5)
+    with pytest.raises(ValueError, match="too large"):
+        retrieval_fraction(Binary(), 200, 0.5, 0.5, trials=2)

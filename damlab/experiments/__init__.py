@@ -11,8 +11,10 @@ Nothing here imports :mod:`damlab.theory`: the book and the tests put the two si
 """
 
 from ._common import Estimate
+from .one_step import patterns_for, retrieval_fraction
 from .retrieval import corrupt, final_overlap
 from .spurious import Mixture, mixture_overlap
 from .thresholds import crossing
 
-__all__ = ["Estimate", "final_overlap", "corrupt", "Mixture", "mixture_overlap", "crossing"]
+__all__ = ["Estimate", "final_overlap", "corrupt", "Mixture", "mixture_overlap", "crossing",
+           "retrieval_fraction", "patterns_for"]

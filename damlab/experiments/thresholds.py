@@ -20,7 +20,10 @@ def crossing(x, estimate, level=0.5):
        \sqrt{(1 - w)^2\,\mathrm{se}_a^2 + w^2\,\mathrm{se}_b^2} .
 
     This is the finite-N threshold of a sigmoidal curve (e.g. the load at which half
-    the runs retrieve); its error bar assumes the curve is locally linear there.
+    the runs retrieve); its error bar assumes the curve is locally linear there. Where
+    neither point has any spread (a step between two grid points: all runs succeed at
+    one, all fail at the other) the crossing is only known to lie in the bracket, and
+    its error is the bracket's, :math:`(x_b - x_a)/\sqrt{12}`.
 
     Parameters
     ----------
@@ -50,4 +53,7 @@ def crossing(x, estimate, level=0.5):
     a, b = brackets[0], brackets[0] + 1
     w = (level - y[a]) / (y[b] - y[a])
     slope = (x[b] - x[a]) / (y[b] - y[a])
-    return float(x[a] + w * (x[b] - x[a])), float(abs(slope) * np.hypot((1 - w) * se[a], w * se[b]))
+    err = abs(slope) * np.hypot((1 - w) * se[a], w * se[b])
+    if err == 0:
+        err = (x[b] - x[a]) / np.sqrt(12)
+    return float(x[a] + w * (x[b] - x[a])), float(err)

@@ -1,0 +1,105 @@
+r"""The one-step retrieval test of modern Hopfield networks with P = e^{αN} patterns:
+does a stored pattern carry most of the softmax weight at itself?"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import logsumexp
+
+from .. import _checks
+from ..ensembles import Ensemble
+from ._common import Estimate, grid, run_grid
+
+__all__ = ["retrieval_fraction", "patterns_for"]
+
+_CHUNK = 1 << 18  # scores drawn per pass: 2 MiB of float64
+
+
+def patterns_for(N, alpha) -> int:
+    """P = round(e^{αN}), at least 2 (ξ¹ and one other)."""
+    return max(2, round(math.exp(alpha * N)))
+
+
+def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route="scores",
+                       seed=None, progress=None):
+    r"""Fraction of instances in which ξ¹ carries softmax weight w₁ > 1/2 at x = ξ¹.
+
+    With P = e^{αN} patterns and inverse temperature λ, the weight of ξ¹ in the update
+    :math:`x \leftarrow \sum_\mu \xi^\mu\,\mathrm{softmax}_\mu(\lambda\,\xi^\mu\cdot x)`
+    at :math:`x = \xi^1` exceeds 1/2 exactly when
+
+    .. math::
+
+       \lambda\,|\xi^1|^2 > \ln \sum_{\mu \ge 2} e^{\lambda\, \xi^\mu\cdot\xi^1},
+
+    the criterion whose large-N threshold is α₁(λ) (THEORY.md §3: the observable that
+    matches it at finite N). The right side is accumulated chunk by chunk (online
+    log-sum-exp), so P need not fit in memory, and a run stops as soon as it exceeds
+    the left side (a failure is certain then).
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        Where ξ¹ and the other P - 1 patterns come from.
+    N : int
+        Dimension.
+    alpha, lam : float or array
+        Load α (P = round(e^{αN}), see :func:`patterns_for`) and λ > 0, broadcast to one grid.
+    trials : int
+        Independent instances per grid point (>= 2).
+    norm : float, optional
+        Condition on |ξ¹|² = norm·N (ξ¹ rescaled): e.g. ``norm=1`` for Gaussian patterns,
+        whose random norm broadens the transition at finite N.
+    route : {"scores", "vectors"}
+        "scores": the scores ξ^μ·ξ¹ of the others drawn directly by
+        :meth:`Ensemble.sample_scores` (exact in law; N times cheaper where the
+        ensemble knows the law), or as one histogram where the law is discrete
+        (``sample_score_counts``: binary patterns, O(N) work for any P);
+        "vectors": from sampled patterns.
+    seed, progress
+        As in :func:`damlab.experiments.final_overlap`.
+
+    Returns
+    -------
+    Estimate
+        Indicators of w₁ > 1/2, samples of shape ``grid + (trials, 1)``: ``.mean`` is
+        the fraction, ``.se`` its binomial standard error.
+    """
+    if not isinstance(ensemble, Ensemble):
+        raise TypeError(f"ensemble must be a damlab Ensemble, got {ensemble!r}")
+    N = _checks.positive_int("N", N)
+    trials = _checks.positive_int("trials", trials)
+    if trials < 2:
+        raise ValueError(f"trials must be >= 2 (the standard error is taken over trials), got {trials}")
+    if route not in ("scores", "vectors"):
+        raise ValueError(f"route must be 'scores' or 'vectors', got {route!r}")
+    if norm is not None:
+        norm = _checks.positive_float("norm", norm)
+    shape, g = grid(alpha=_checks.real_array("alpha", alpha), lam=_checks.real_array("lam", lam, strict=True))
+    points = list(zip(g["alpha"].ravel(), g["lam"].ravel()))
+    draw_scores = ensemble.sample_scores if route == "scores" else (
+        lambda x, n, rng: Ensemble.sample_scores(ensemble, x, n, rng))
+
+    def draw(alpha, lam, rng):
+        x = np.asarray(ensemble.sample(1, N, seed=rng)[0], dtype=np.float64)
+        if norm is not None:
+            x *= math.sqrt(norm * N) / np.linalg.norm(x)
+        own = lam * float(x @ x)
+        lse, left = -math.inf, patterns_for(N, alpha) - 1
+        if route == "scores" and hasattr(ensemble, "sample_score_counts"):  # a discrete law: one histogram
+            if left >= 2**62:
+                raise ValueError(f"P = e^(αN) = {left + 1:.3g} (alpha = {alpha}, N = {N}) is too large "
+                                 "to count in 64-bit integers: lower alpha or N")
+            values, counts = ensemble.sample_score_counts(x, left, rng)
+            return [float(own > logsumexp(lam * values, b=counts))]
+        while left > 0 and lse < own:
+            scores = lam * draw_scores(x, min(left, _CHUNK), rng)
+            top = max(lse, float(scores.max()))
+            lse = top + math.log(math.exp(lse - top) + float(np.exp(scores - top).sum()))
+            left -= scores.size
+        return [float(own > lse)]
+
+    out = run_grid(draw, points, trials, seed, progress, "w1 > 1/2")
+    return Estimate(out.reshape(shape + (trials, 1)))
