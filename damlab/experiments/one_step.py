@@ -8,7 +8,8 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
-from .. import _checks
+from .. import _checks, engine
+from ..backend import asarray, get_namespace, to_host
 from ..ensembles import Ensemble
 from ._common import Estimate, grid, run_grid
 
@@ -23,7 +24,7 @@ def patterns_for(N, alpha) -> int:
 
 
 def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route="scores",
-                       seed=None, progress=None):
+                       dtype="float32", seed=None, progress=None):
     r"""Fraction of instances in which ξ¹ carries softmax weight w₁ > 1/2 at x = ξ¹.
 
     With P = e^{αN} patterns and inverse temperature λ, the weight of ξ¹ in the update
@@ -36,8 +37,8 @@ def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route=
 
     the criterion whose large-N threshold is α₁(λ) (THEORY.md §3: the observable that
     matches it at finite N). The right side is accumulated chunk by chunk (online
-    log-sum-exp), so P need not fit in memory, and a run stops as soon as it exceeds
-    the left side (a failure is certain then).
+    log-sum-exp), so P need not fit in memory; on the "scores" route a run stops as
+    soon as it exceeds the left side (a failure is certain then).
 
     Parameters
     ----------
@@ -57,7 +58,10 @@ def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route=
         :meth:`Ensemble.sample_scores` (exact in law; N times cheaper where the
         ensemble knows the law), or as one histogram where the law is discrete
         (``sample_score_counts``: binary patterns, O(N) work for any P);
-        "vectors": from sampled patterns.
+        "vectors": P - 1 sampled patterns streamed through :func:`damlab.engine.logsumexp`
+        (any ensemble, on the current backend; no early exit).
+    dtype : {"float32", "float64"}
+        Of the patterns and scores on the "vectors" route.
     seed, progress
         As in :func:`damlab.experiments.final_overlap`.
 
@@ -79,15 +83,18 @@ def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route=
         norm = _checks.positive_float("norm", norm)
     shape, g = grid(alpha=_checks.real_array("alpha", alpha), lam=_checks.real_array("lam", lam, strict=True))
     points = list(zip(g["alpha"].ravel(), g["lam"].ravel()))
-    draw_scores = ensemble.sample_scores if route == "scores" else (
-        lambda x, n, rng: Ensemble.sample_scores(ensemble, x, n, rng))
+    dtype = _checks.floating_dtype("dtype", dtype)
+    xp = get_namespace()
 
     def draw(alpha, lam, rng):
-        x = np.asarray(ensemble.sample(1, N, seed=rng)[0], dtype=np.float64)
+        x = to_host(ensemble.sample(1, N, seed=rng)[0])
         if norm is not None:
             x *= math.sqrt(norm * N) / np.linalg.norm(x)
         own = lam * float(x @ x)
         lse, left = -math.inf, patterns_for(N, alpha) - 1
+        if route == "vectors":  # the others as a pattern stream through the retrieval engine
+            others = ensemble.stream(left, N, seed=rng, dtype=dtype)
+            return [float(own > float(engine.logsumexp(asarray(x, xp, dtype=dtype), others, lam)))]
         if route == "scores" and hasattr(ensemble, "sample_score_counts"):  # a discrete law: one histogram
             if left >= 2**62:
                 raise ValueError(f"P = e^(αN) = {left + 1:.3g} (alpha = {alpha}, N = {N}) is too large "
@@ -95,7 +102,7 @@ def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route=
             values, counts = ensemble.sample_score_counts(x, left, rng)
             return [float(own > logsumexp(lam * values, b=counts))]
         while left > 0 and lse < own:
-            scores = lam * draw_scores(x, min(left, _CHUNK), rng)
+            scores = lam * ensemble.sample_scores(x, min(left, _CHUNK), rng)
             top = max(lse, float(scores.max()))
             lse = top + math.log(math.exp(lse - top) + float(np.exp(scores - top).sum()))
             left -= scores.size
