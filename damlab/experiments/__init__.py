@@ -14,7 +14,8 @@ from ._common import Estimate
 from .one_step import patterns_for, retrieval_fraction
 from .retrieval import corrupt, final_overlap
 from .spurious import Mixture, mixture_overlap
+from .sweep import sweep
 from .thresholds import crossing
 
 __all__ = ["Estimate", "final_overlap", "corrupt", "Mixture", "mixture_overlap", "crossing",
-           "retrieval_fraction", "patterns_for"]
+           "retrieval_fraction", "patterns_for", "sweep"]
