@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from scipy.integrate import quad
 
-from damlab import Binary, DenseMemory, Hopfield, Spherical
+from damlab import Binary, DenseMemory, Gaussian, Hopfield, Spherical
 from damlab.experiments import (Estimate, corrupt, crossing, final_overlap, mixture_overlap,
                                 retrieval_fraction)
 from damlab.theory import classical as th
@@ -203,6 +203,23 @@ def test_one_step_threshold_matches_alpha_1(ens, N, lam):
     assert abs(a_hat - a1) <= 1.5 / N + 3 * se, (a_hat, se, a1)
     if isinstance(ens, Spherical):  # the finite-N shift itself, from the exact Beta law
         assert abs(a_hat - _finite_N_threshold(N, lam)) <= 3 * se + 0.005, (a_hat, _finite_N_threshold(N, lam))
+
+
+def test_gaussian_threshold_conditioned_on_the_norm_matches_alpha_1():
+    # Gaussian patterns with |ξ¹|² = N imposed: the others' scores are then exactly
+    # N(0, N), E e^{λs} = e^{Nλ²/2}, so the mean of their sum crosses the own term at
+    # α₁ = λ - λ²/2 with no finite-N shift; what is left is the sum's fluctuation, small in
+    # the liquid phase (λ = 0.5: I(ψ′) = 1/8 < α₁ = 3/8). Tolerance 1/N + 3 se, as above.
+    # Without the condition the random norm (s.d. √(2/N) in |ξ¹|²/N) smears the
+    # transition over Δα ~ λ√(2/N) ≈ 0.11: the unconditioned curve is far less steep.
+    N, lam = 30, 0.5
+    alpha = 0.375 + np.linspace(-0.05, 0.05, 11)
+    fixed = retrieval_fraction(Gaussian(), N, alpha, lam, trials=60, norm=1.0, seed=24)
+    a_hat, se = crossing(alpha, fixed)
+    assert abs(a_hat - 0.375) <= 1 / N + 3 * se, (a_hat, se)
+    free = retrieval_fraction(Gaussian(), N, alpha, lam, trials=60, seed=24)
+    assert 0.1 < free.mean[2] and free.mean[-3] < 0.9  # still undecided 0.03 from α₁ on both sides
+    assert fixed.mean[2] > 0.95 and fixed.mean[-3] < 0.05
 
 
 def test_retrieval_fraction_bad_input():
