@@ -341,7 +341,13 @@ class Binary(Ensemble):
         N = np.asarray(x).size
         k = np.arange(N + 1)
         pmf = np.exp(gammaln(N + 1) - gammaln(k + 1) - gammaln(N - k + 1) - N * math.log(2))
-        counts = np.random.default_rng(seed).multinomial(_checks.positive_int("n", n), pmf / pmf.sum())
+        # NumPy draws the categories in turn, each given the probability left, 1 - (sum so
+        # far); in the order of increasing probability that difference keeps the relative
+        # precision of the tails (in the natural order it loses tails below ~1e-16, which
+        # matter once n ~ 1e16)
+        order = np.argsort(pmf, kind="stable")
+        counts = np.empty(N + 1, dtype=np.int64)
+        counts[order] = np.random.default_rng(seed).multinomial(_checks.positive_int("n", n), pmf[order] / pmf.sum())
         return 2.0 * k - N, counts
 
     # For x = ±1, u = (1/N) Σ_i ξ_i x_i is a mean of N fair ±1 coins: ψ = ln cosh λ, and I is

@@ -219,3 +219,21 @@ def test_scores_sampled_directly_agree_in_law_with_scores_of_sampled_patterns(en
     assert stats.ks_2samp(direct, vectors).pvalue > 1e-3
     # and the shortcut is not the default route in disguise: its draws differ
     assert not np.array_equal(direct, Ensemble.sample_scores(ens, x, 20_000, seed=6))
+
+
+def test_binary_score_histogram_keeps_the_far_tail():
+    # N = 200, n = 2.35e17 patterns (α = 0.2): the largest score's law is exactly
+    # Pr(max <= k) = (1 - S(k))^n ≈ exp(-n S(k)), S the Binomial(N, 1/2) tail (its cdf
+    # rounds to 1 in float64 here, so the tail is used). Over 41 histograms the median
+    # largest overlap must match the exact median (to the lattice step 2/N = 0.01); a
+    # sampler that loses tail probabilities below 1e-16 gave 0.55 instead of 0.59.
+    N, n = 200, round(np.exp(0.2 * 200))
+    x = np.ones(N)
+    tops = []
+    for seed in range(41):
+        values, counts = Binary().sample_score_counts(x, n, seed=seed)
+        assert counts.sum() == n
+        tops.append(values[counts > 0].max() / N)
+    tail = np.exp(stats.binom.logsf(np.arange(N + 1), N, 0.5))  # S(k) = Pr(K > k)
+    exact_median = (2 * np.flatnonzero(n * tail <= np.log(2))[0] - N) / N
+    assert abs(np.median(tops) - exact_median) <= 0.01, (np.median(tops), exact_median)
