@@ -11,6 +11,9 @@ Nothing here imports :mod:`damlab.theory`: the book and the tests put the two si
 """
 
 from ._common import Estimate
+from .all_patterns import all_retrieved, all_retrieved_fraction
+from .basins import basin_fraction, state_at_overlap
+from .dynamics import overlap_trajectory
 from .one_step import patterns_for, retrieval_fraction
 from .retrieval import corrupt, final_overlap
 from .spurious import Mixture, mixture_overlap
@@ -18,4 +21,5 @@ from .sweep import sweep
 from .thresholds import crossing
 
 __all__ = ["Estimate", "final_overlap", "corrupt", "Mixture", "mixture_overlap", "crossing",
-           "retrieval_fraction", "patterns_for", "sweep"]
+           "retrieval_fraction", "patterns_for", "sweep",
+           "all_retrieved", "all_retrieved_fraction", "basin_fraction", "state_at_overlap", "overlap_trajectory"]

@@ -23,6 +23,28 @@ def patterns_for(N, alpha) -> int:
     return max(2, round(math.exp(alpha * N)))
 
 
+def _others_win(ensemble, x, own, n, lam, rng, route, dtype) -> bool:
+    r"""Whether :math:`\ln\sum_{\mu=2}^{n+1} e^{\lambda\,\xi^\mu\cdot x} \ge` ``own`` for n
+    fresh patterns, independent of the state x (host, float64)."""
+    if route == "vectors":  # the others as a pattern stream through the retrieval engine
+        others = ensemble.stream(n, x.size, seed=rng, dtype=dtype)
+        xp = get_namespace()
+        return own <= float(engine.logsumexp(asarray(x, xp, dtype=dtype), others, lam))
+    if hasattr(ensemble, "sample_score_counts") and np.all(np.abs(x) == 1):  # a discrete law: one histogram
+        if n >= 2**62:
+            raise ValueError(f"P = e^(αN) = {n + 1:.3g} is too large to count in 64-bit integers: "
+                             "lower alpha or N")
+        values, counts = ensemble.sample_score_counts(x, n, rng)
+        return own <= logsumexp(lam * values, b=counts)
+    lse, left = -math.inf, n
+    while left > 0 and lse < own:  # online log-sum-exp; stop once the others have won
+        scores = lam * ensemble.sample_scores(x, min(left, _CHUNK), rng)
+        top = max(lse, float(scores.max()))
+        lse = top + math.log(math.exp(lse - top) + float(np.exp(scores - top).sum()))
+        left -= scores.size
+    return own <= lse
+
+
 def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route="scores",
                        dtype="float32", seed=None, progress=None):
     r"""Fraction of instances in which ξ¹ carries softmax weight w₁ > 1/2 at x = ξ¹.
@@ -84,29 +106,13 @@ def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route=
     shape, g = grid(alpha=_checks.real_array("alpha", alpha), lam=_checks.real_array("lam", lam, strict=True))
     points = list(zip(g["alpha"].ravel(), g["lam"].ravel()))
     dtype = _checks.floating_dtype("dtype", dtype)
-    xp = get_namespace()
 
     def draw(alpha, lam, rng):
         x = to_host(ensemble.sample(1, N, seed=rng)[0])
         if norm is not None:
             x *= math.sqrt(norm * N) / np.linalg.norm(x)
         own = lam * float(x @ x)
-        lse, left = -math.inf, patterns_for(N, alpha) - 1
-        if route == "vectors":  # the others as a pattern stream through the retrieval engine
-            others = ensemble.stream(left, N, seed=rng, dtype=dtype)
-            return [float(own > float(engine.logsumexp(asarray(x, xp, dtype=dtype), others, lam)))]
-        if route == "scores" and hasattr(ensemble, "sample_score_counts"):  # a discrete law: one histogram
-            if left >= 2**62:
-                raise ValueError(f"P = e^(αN) = {left + 1:.3g} (alpha = {alpha}, N = {N}) is too large "
-                                 "to count in 64-bit integers: lower alpha or N")
-            values, counts = ensemble.sample_score_counts(x, left, rng)
-            return [float(own > logsumexp(lam * values, b=counts))]
-        while left > 0 and lse < own:
-            scores = lam * ensemble.sample_scores(x, min(left, _CHUNK), rng)
-            top = max(lse, float(scores.max()))
-            lse = top + math.log(math.exp(lse - top) + float(np.exp(scores - top).sum()))
-            left -= scores.size
-        return [float(own > lse)]
+        return [float(not _others_win(ensemble, x, own, patterns_for(N, alpha) - 1, lam, rng, route, dtype))]
 
     out = run_grid(draw, points, trials, seed, progress, "w1 > 1/2")
     return Estimate(out.reshape(shape + (trials, 1)))
