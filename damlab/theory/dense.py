@@ -26,8 +26,11 @@ __all__ = ["DEMIRCIGIL_ALPHA", "rescaled_load", "snr_error", "error_free_capacit
 
 DEMIRCIGIL_ALPHA = math.log(2) / 2
 """Demircigil et al. (2017) [L]: with F = e^x, P = e^{αN} random ±1 patterns are all fixed
-points w.h.p. for α < (ln 2)/2. (It is also the birthday bound: beyond it, two of the
-patterns coincide; see :func:`damlab.theory.capacity.alpha_c_lower`.)"""
+points w.h.p. for α < (ln 2)/2. It is the birthday scale P² 2^{-N} ~ 1: beyond it some pairs
+of patterns are one bit apart, which breaks the sign dynamics (one of the two flips at that
+bit; identical pairs are harmless there), and some patterns coincide, which breaks the
+softmax dynamics (a duplicated pattern has weight 1/2; see
+:func:`damlab.theory.capacity.alpha_c_lower`)."""
 
 
 def _order(n) -> int:
