@@ -63,6 +63,15 @@ def trial_seeds(seed, n_points: int, trials: int):
              for t in range(trials)] for g in range(n_points)]
 
 
+def ensemble_arg(ensemble):
+    """``ensemble`` if it is a damlab Ensemble, else a TypeError naming it."""
+    from ..ensembles import Ensemble
+
+    if not isinstance(ensemble, Ensemble):
+        raise TypeError(f"ensemble must be a damlab Ensemble, got {ensemble!r}")
+    return ensemble
+
+
 def counts(trials, starts) -> tuple[int, int]:
     trials = _checks.positive_int("trials", trials)
     if trials < 2:

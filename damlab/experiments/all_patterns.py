@@ -14,8 +14,7 @@ import numpy as np
 
 from .. import _checks
 from ..backend import thread_map, threads_for, to_host
-from ..ensembles import Ensemble
-from ._common import Estimate, grid, run_grid
+from ._common import Estimate, counts, ensemble_arg, grid, run_grid
 from .one_step import patterns_for
 
 __all__ = ["all_retrieved", "all_retrieved_fraction"]
@@ -211,12 +210,9 @@ def all_retrieved_fraction(ensemble, N, alpha, lam=math.inf, *, trials=100, dtyp
     Estimate
         Indicators that all patterns are retrieved, samples of shape ``grid + (trials, 1)``.
     """
-    if not isinstance(ensemble, Ensemble):
-        raise TypeError(f"ensemble must be a damlab Ensemble, got {ensemble!r}")
+    ensemble = ensemble_arg(ensemble)
     N = _checks.positive_int("N", N)
-    trials = _checks.positive_int("trials", trials)
-    if trials < 2:
-        raise ValueError(f"trials must be >= 2 (the standard error is taken over trials), got {trials}")
+    trials, _ = counts(trials, 1)
     dtype = _checks.floating_dtype("dtype", dtype)
     if chunk is not None:
         chunk = _checks.positive_int("chunk", chunk)

@@ -9,8 +9,8 @@ import numpy as np
 
 from .. import _checks
 from ..backend import default_rng, to_host
-from ..ensembles import Binary, Ensemble
-from ._common import Estimate, grid, run_grid
+from ..ensembles import Binary
+from ._common import Estimate, counts, ensemble_arg, grid, run_grid
 from .one_step import _others_win, patterns_for
 from .retrieval import corrupt
 
@@ -112,14 +112,11 @@ def basin_fraction(ensemble, N, alpha, lam, rho, *, trials=100, norm=None, route
         Indicators of w₁ > 1/2 after the step, samples of shape ``grid + (trials, 1)``:
         ``.mean`` is the success probability, ``.se`` its binomial standard error.
     """
-    if not isinstance(ensemble, Ensemble):
-        raise TypeError(f"ensemble must be a damlab Ensemble, got {ensemble!r}")
+    ensemble = ensemble_arg(ensemble)
     N = _checks.positive_int("N", N)
     if N < 2:
         raise ValueError(f"N must be >= 2, got {N}")
-    trials = _checks.positive_int("trials", trials)
-    if trials < 2:
-        raise ValueError(f"trials must be >= 2 (the standard error is taken over trials), got {trials}")
+    trials, _ = counts(trials, 1)
     if route not in ("scores", "vectors"):
         raise ValueError(f"route must be 'scores' or 'vectors', got {route!r}")
     binary = isinstance(ensemble, Binary)

@@ -7,9 +7,9 @@ import numpy as np
 
 from .. import _checks
 from ..backend import to_host
-from ..ensembles import Binary, Ensemble
+from ..ensembles import Binary
 from ..models import ModernHopfield
-from ._common import Estimate, counts, grid, run_grid
+from ._common import Estimate, counts, ensemble_arg, grid, run_grid
 from .basins import state_at_overlap
 from .one_step import patterns_for
 from .retrieval import corrupt
@@ -78,8 +78,7 @@ def overlap_trajectory(ensemble, N, alpha, lam, *, rho=1.0, steps=5, sphere=Fals
     The patterns are held in memory while P·N values take at most 256 MiB (P ≈ 2·10⁶
     at N = 30 in float32); beyond, they are streamed and regenerated at every step.
     """
-    if not isinstance(ensemble, Ensemble):
-        raise TypeError(f"ensemble must be a damlab Ensemble, got {ensemble!r}")
+    ensemble = ensemble_arg(ensemble)
     N = _checks.positive_int("N", N)
     trials, starts = counts(trials, starts)
     steps = _checks.positive_int("steps", steps)

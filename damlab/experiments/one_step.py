@@ -10,8 +10,7 @@ from scipy.special import logsumexp
 
 from .. import _checks, engine
 from ..backend import asarray, get_namespace, to_host
-from ..ensembles import Ensemble
-from ._common import Estimate, grid, run_grid
+from ._common import Estimate, counts, ensemble_arg, grid, run_grid
 
 __all__ = ["retrieval_fraction", "patterns_for"]
 
@@ -93,12 +92,9 @@ def retrieval_fraction(ensemble, N, alpha, lam, *, trials=100, norm=None, route=
         Indicators of w₁ > 1/2, samples of shape ``grid + (trials, 1)``: ``.mean`` is
         the fraction, ``.se`` its binomial standard error.
     """
-    if not isinstance(ensemble, Ensemble):
-        raise TypeError(f"ensemble must be a damlab Ensemble, got {ensemble!r}")
+    ensemble = ensemble_arg(ensemble)
     N = _checks.positive_int("N", N)
-    trials = _checks.positive_int("trials", trials)
-    if trials < 2:
-        raise ValueError(f"trials must be >= 2 (the standard error is taken over trials), got {trials}")
+    trials, _ = counts(trials, 1)
     if route not in ("scores", "vectors"):
         raise ValueError(f"route must be 'scores' or 'vectors', got {route!r}")
     if norm is not None:
