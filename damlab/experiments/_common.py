@@ -3,6 +3,7 @@ the progress bar."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,17 +84,27 @@ def run_grid(draw, points, trials: int, seed, progress, desc: str) -> np.ndarray
     """``draw(*point, rng)`` for every grid point and trial, stacked to shape
     ``(len(points), trials) + draw's shape``.
 
-    Each call gets its own generator from :func:`trial_seeds`. ``progress``: a tqdm
-    bar over the draws; None shows it where tqdm finds a terminal (``disable=None``).
+    Each call gets its own generator from :func:`trial_seeds`; ``progress`` as in
+    :func:`progress_bar`.
     """
-    from tqdm.auto import tqdm
-
     seeds = trial_seeds(seed, len(points), trials)
     out = []
-    with tqdm(total=len(points) * trials, desc=desc, leave=False,
-              disable=None if progress is None else not progress) as bar:
+    with progress_bar(len(points) * trials, progress, desc) as bar:
         for point, point_seeds in zip(points, seeds):
             for ss in point_seeds:
                 out.append(draw(*point, np.random.default_rng(ss)))
                 bar.update()
     return np.reshape(out, (len(points), trials) + np.shape(out[0]))
+
+
+def progress_bar(total: int, progress, desc: str, initial: int = 0):
+    """A tqdm bar over ``total`` steps. ``progress=True`` shows it (a widget in a
+    notebook), False never; None shows a text bar in a terminal only, never in a
+    notebook or a book build, where it would be written into the page."""
+    if progress is None:
+        progress = sys.stderr.isatty() and "ipykernel" not in sys.modules
+    if progress:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, disable=not progress)

@@ -97,7 +97,7 @@ def final_overlap(model, ensemble, N, P, *, m0=1.0, trials=8, starts=8, dynamics
         run's indices (grid point, trial): points appended to a grid keep the values
         of the points before them.
     progress : bool, optional
-        Show a progress bar (None: where tqdm finds a terminal).
+        Show a progress bar (None: in a terminal only, not in a notebook).
 
     Returns
     -------

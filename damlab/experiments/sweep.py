@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import Estimate
+from ._common import Estimate, progress_bar
 
 __all__ = ["sweep"]
 
@@ -50,7 +50,7 @@ def sweep(estimator, grid, path, *, seed=0, executor=None, progress=None, **fixe
         Root seed of the sweep.
     executor : concurrent.futures.Executor, optional
     progress : bool, optional
-        A progress bar over the points (None: where tqdm finds a terminal).
+        A progress bar over the points (None: in a terminal only).
     **fixed
         Arguments passed unchanged to every call (e.g. ``ensemble=Spherical(), trials=100``).
 
@@ -76,10 +76,7 @@ def sweep(estimator, grid, path, *, seed=0, executor=None, progress=None, **fixe
     files = [path / (_name(point) + ".npy") for point in points]
     todo = [(point, file) for point, file in zip(points, files) if not file.exists()]
 
-    from tqdm.auto import tqdm
-
-    with tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", leave=False,
-              disable=None if progress is None else not progress) as bar:
+    with progress_bar(len(points), progress, "sweep", initial=len(points) - len(todo)) as bar:
         if executor is None:
             for point, file in todo:
                 _run_point(estimator, point, _point_seed(seed, point), fixed, file)
