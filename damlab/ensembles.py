@@ -33,13 +33,14 @@ import math
 import threading
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy import integrate, optimize, stats
 from scipy.special import gammaln
 
 from . import _checks
 from .backend import asarray, get_namespace
 
-__all__ = ["BLOCK", "Ensemble", "Gaussian", "Spherical", "Binary", "HiddenManifold", "PatternStream", "get"]
+__all__ = ["BLOCK", "Ensemble", "Gaussian", "Spherical", "Binary", "HiddenManifold", "PatternStream", "get",
+           "log_mgf"]
 
 BLOCK = 4096
 """Rows per independently seeded block: the unit of reproducibility."""
@@ -119,14 +120,30 @@ class Ensemble:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    def score_law(self, x):
+        r"""The law of the score :math:`\xi\cdot x` of a pattern independent of the state x,
+        as a frozen :mod:`scipy.stats` distribution, where the ensemble knows it in closed
+        form (None otherwise).
+
+        It lets the one-step tests of retrieval draw the scores of e^{αN} patterns without
+        the patterns (:meth:`sample_scores`), and the largest of them by inverse survival
+        (``route="tail"`` of :func:`damlab.experiments.retrieval_fraction`).
+
+        Parameters
+        ----------
+        x : ndarray, shape (N,)
+            The state (on the host).
+        """
+        return None
+
     def sample_scores(self, x, n, seed=None):
         r"""n draws of the score :math:`\xi\cdot x` of patterns independent of the state x.
 
-        The one-step tests of retrieval need only these, not the patterns. This default
-        draws the patterns (in blocks of :data:`BLOCK`) and takes the products; an ensemble
-        whose scores have a known law draws them directly, exactly in that law and about N
-        times faster (e.g. spherical: :math:`(\hat\xi\cdot\hat x + 1)/2 \sim
-        \mathrm{Beta}(\frac{N-1}2, \frac{N-1}2)`).
+        The one-step tests of retrieval need only these, not the patterns. Where the
+        ensemble knows the law (:meth:`score_law`) they are drawn from it, exactly and
+        about N times faster (e.g. spherical: :math:`(\hat\xi\cdot\hat x + 1)/2 \sim
+        \mathrm{Beta}(\frac{N-1}2, \frac{N-1}2)`); otherwise the patterns are drawn (in
+        blocks of :data:`BLOCK`) and the products taken (:meth:`scores_of_patterns`).
 
         Parameters
         ----------
@@ -140,6 +157,14 @@ class Ensemble:
         -------
         ndarray, shape (n,), float64
         """
+        law = self.score_law(np.asarray(x, dtype=np.float64))
+        if law is None:
+            return self.scores_of_patterns(x, n, seed)
+        return law.rvs(size=_checks.positive_int("n", n), random_state=np.random.default_rng(seed))
+
+    def scores_of_patterns(self, x, n, seed=None):
+        """n scores ξ·x of freshly drawn patterns: the route that needs no law (same arguments
+        as :meth:`sample_scores`)."""
         x = np.asarray(x, dtype=np.float64)
         rng = np.random.default_rng(seed)
         out = np.empty(_checks.positive_int("n", n))
@@ -206,7 +231,7 @@ class Ensemble:
             hi = min(u0 + 1.0, self.u_sup)
             while float(self.rate(hi)) < x and hi < self.u_sup:  # unbounded support: grow
                 hi = min(u0 + 2 * (hi - u0), self.u_sup)
-            return brentq(lambda v: float(self.rate(v)) - x, u0, hi, xtol=1e-15)
+            return optimize.brentq(lambda v: float(self.rate(v)) - x, u0, hi, xtol=1e-15)
         return _vectorised(one, a)
 
 
@@ -225,7 +250,7 @@ def _solve_increasing(g):
         lo *= 2
     while g(hi) < 0:
         hi *= 2
-    return brentq(g, lo, hi, xtol=1e-14)
+    return optimize.brentq(g, lo, hi, xtol=1e-14)
 
 
 class Gaussian(Ensemble):
@@ -242,10 +267,9 @@ class Gaussian(Ensemble):
     def _draw(self, rng, n, N):
         return rng.standard_normal((n, N))
 
-    def sample_scores(self, x, n, seed=None):
+    def score_law(self, x):
         # ξ·x ~ N(0, |x|²) exactly
-        x = np.asarray(x, dtype=np.float64)
-        return np.random.default_rng(seed).standard_normal(_checks.positive_int("n", n)) * np.linalg.norm(x)
+        return stats.norm(scale=np.linalg.norm(x))
 
     # u = ξ·x/N is N(0, 1/N) for any x with |x|² = N
     def psi(self, lam):
@@ -285,12 +309,10 @@ class Spherical(Ensemble):
         g *= math.sqrt(N) / np.linalg.norm(g, axis=1, keepdims=True)
         return g
 
-    def sample_scores(self, x, n, seed=None):
-        # ξ·x = √N |x| cos θ, with (cos θ + 1)/2 ~ Beta((N-1)/2, (N-1)/2) exactly
-        x = np.asarray(x, dtype=np.float64)
-        a = (x.size - 1) / 2
-        cos = 2 * np.random.default_rng(seed).beta(a, a, _checks.positive_int("n", n)) - 1
-        return math.sqrt(x.size) * np.linalg.norm(x) * cos
+    def score_law(self, x):
+        # ξ·x = c cos θ with c = √N |x| and (cos θ + 1)/2 ~ Beta((N-1)/2, (N-1)/2) exactly
+        a, c = (x.size - 1) / 2, math.sqrt(x.size) * np.linalg.norm(x)
+        return stats.beta(a, a, loc=-c, scale=2 * c)
 
     # The overlap's density is ∝ (1 - u²)^{(N-3)/2} on [-1, 1] (exactly: (u + 1)/2 is
     # Beta((N-1)/2, (N-1)/2)), whence I(u) = -ln(1 - u²)/2 and I′(u) = u/(1 - u²).
@@ -331,7 +353,7 @@ class Binary(Ensemble):
         # for a ±1 state, ξ·x = Σ_i ξ_i x_i is a sum of N fair ±1 coins: 2 Binomial(N, 1/2) - N
         x = np.asarray(x, dtype=np.float64)
         if not np.all(np.abs(x) == 1):
-            return super().sample_scores(x, n, seed)
+            return self.scores_of_patterns(x, n, seed)
         return 2.0 * np.random.default_rng(seed).binomial(x.size, 0.5, _checks.positive_int("n", n)) - x.size
 
     def sample_score_counts(self, x, n, seed=None):
@@ -435,14 +457,12 @@ class HiddenManifold(Ensemble):
     def __repr__(self):
         return f"HiddenManifold(d={self.d!r}, activation={self.activation!r}, seed={self.seed})"
 
-    def sample_scores(self, x, n, seed=None):
+    def score_law(self, x):
         if self.activation != "linear":
-            return super().sample_scores(x, n, seed)
+            return None
         # linear σ: ξ·x = z·(Fᵀx)/√D with z ~ N(0, I_D), exactly N(0, |Fᵀx|²/D)
-        x = np.asarray(x, dtype=np.float64)
         F = self.F(x.size)
-        scale = np.linalg.norm(F.T @ x) / math.sqrt(F.shape[1])
-        return np.random.default_rng(seed).standard_normal(_checks.positive_int("n", n)) * scale
+        return stats.norm(scale=np.linalg.norm(F.T @ x) / math.sqrt(F.shape[1]))
 
     # Overlap statistics at the retrieval point x = ξ¹ (THEORY.md §4). Linear σ: given F
     # and ξ¹ the overlap of another pattern, z·(Fᵀξ¹)/(N√D), is exactly Gaussian, with
@@ -476,6 +496,29 @@ class HiddenManifold(Ensemble):
     def norm_rate(self, s):
         self._linear_only()
         raise NotImplementedError("the large deviations of |ξ|²/N for hidden-manifold patterns are not implemented")
+
+
+def log_mgf(law, lam, upper=math.inf) -> float:
+    r""":math:`\ln \mathbb E\,[e^{\lambda s};\ s < t]` for a score s of law ``law`` (a frozen
+    continuous :mod:`scipy.stats` distribution, e.g. :meth:`Ensemble.score_law`) and t =
+    ``upper``: the log moment generating function, truncated.
+
+    By adaptive quadrature on either side of the peak of the tilted density
+    :math:`e^{\lambda s} f(s)`, scaled by its maximum so that nothing overflows (λs may be
+    in the hundreds); relative accuracy about 1e-10.
+    """
+    lo, hi = law.support()
+    hi = min(hi, upper)
+    # where to look for the peak: an infinite end moved far enough out to hold it
+    reach = (40 + abs(lam) * law.std()) * law.std()
+    a, b = max(lo, law.mean() - reach), min(hi, law.mean() + reach)
+    g = lambda s: lam * s + law.logpdf(s)  # noqa: E731
+    peak = optimize.minimize_scalar(lambda s: -g(s), bounds=(a, b), method="bounded",
+                                    options={"xatol": 1e-10 * max(1.0, b - a)}).x
+    g_max = g(peak)
+    mass = sum(integrate.quad(lambda s: math.exp(g(s) - g_max), a, b, limit=200, epsabs=0, epsrel=1e-10)[0]
+               for a, b in ((lo, peak), (peak, hi)))
+    return float(g_max + math.log(mass))
 
 
 def _inside(name, a, bound):

@@ -215,10 +215,10 @@ def test_scores_sampled_directly_agree_in_law_with_scores_of_sampled_patterns(en
     N = 24
     x = ens.sample(1, N, seed=5)[0]
     direct = ens.sample_scores(x, 20_000, seed=6)
-    vectors = Ensemble.sample_scores(ens, x, 20_000, seed=7)
+    vectors = ens.scores_of_patterns(x, 20_000, seed=7)
     assert stats.ks_2samp(direct, vectors).pvalue > 1e-3
     # and the shortcut is not the default route in disguise: its draws differ
-    assert not np.array_equal(direct, Ensemble.sample_scores(ens, x, 20_000, seed=6))
+    assert not np.array_equal(direct, ens.scores_of_patterns(x, 20_000, seed=6))
 
 
 def test_binary_score_histogram_keeps_the_far_tail():

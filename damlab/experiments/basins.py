@@ -11,7 +11,7 @@ from .. import _checks
 from ..backend import default_rng, to_host
 from ..ensembles import Binary
 from ._common import Estimate, counts, ensemble_arg, grid, run_grid
-from .one_step import _others_win, patterns_for
+from .one_step import _others_win, check_route, patterns_for
 from .retrieval import corrupt
 
 __all__ = ["state_at_overlap", "basin_fraction"]
@@ -97,10 +97,11 @@ def basin_fraction(ensemble, N, alpha, lam, rho, *, trials=100, norm=None, route
     norm : float, optional
         Condition on |ξ¹|² = norm·N (ξ¹ rescaled; sphere states only), as in
         :func:`retrieval_fraction`.
-    route : {"scores", "vectors"}
+    route : {"scores", "tail", "vectors"}
         "scores": the others' scores drawn directly (:meth:`Ensemble.sample_scores`, or
-        one histogram for binary patterns and ±1 states); "vectors": P - 1 sampled
-        patterns streamed through :func:`damlab.engine.logsumexp`.
+        one histogram for binary patterns and ±1 states); "tail": only the largest
+        drawn one by one, for P up to ~10¹⁸; "vectors": P - 1 sampled patterns streamed
+        through :func:`damlab.engine.logsumexp` (all as in :func:`retrieval_fraction`).
     dtype : {"float32", "float64"}
         Of the patterns and scores on the "vectors" route.
     seed, progress
@@ -117,8 +118,7 @@ def basin_fraction(ensemble, N, alpha, lam, rho, *, trials=100, norm=None, route
     if N < 2:
         raise ValueError(f"N must be >= 2, got {N}")
     trials, _ = counts(trials, 1)
-    if route not in ("scores", "vectors"):
-        raise ValueError(f"route must be 'scores' or 'vectors', got {route!r}")
+    check_route(route)
     binary = isinstance(ensemble, Binary)
     if norm is not None:
         norm = _checks.positive_float("norm", norm)

@@ -1,5 +1,5 @@
 """Theory: pure functions of the model parameters (no sampling). See the book chapters."""
 
-from . import capacity, classical, dense, rem
+from . import capacity, classical, dense, finite_size, rem
 
-__all__ = ["classical", "dense", "rem", "capacity"]
+__all__ = ["classical", "dense", "rem", "capacity", "finite_size"]
