@@ -234,3 +234,10 @@ XI = Binary().sample(5, 10, seed=0)
 def test_bad_input(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_load_is_in_the_units_of_each_capacity():
+    xi = Binary().sample(500, 20, seed=1)
+    assert DenseMemory(xi, n=2).alpha == 25.0  # P/N, the Hopfield load
+    assert DenseMemory(xi, n=3).alpha == 500 / 20**2  # P/N^{n-1}: capacity ∝ N^{n-1}
+    assert DenseMemory(xi, F="exp").alpha == pytest.approx(np.log(500) / 20)  # P = e^{αN}

@@ -123,8 +123,11 @@ class DenseMemory(BinaryModel):
 
     @property
     def alpha(self) -> float:
-        """Load α = P/N."""
-        return self.P / self.N
+        """Load in the units of the capacity: α_n = P/N^{n-1} for F = xⁿ (P/N for the
+        Hopfield model, n = 2), α = ln(P)/N for F = exp (P = e^{αN})."""
+        if self.F == "exp":
+            return math.log(self.P) / self.N
+        return self.P / self.N ** (self.n - 1)
 
     def _energy(self, s):
         if self.F == "exp":
