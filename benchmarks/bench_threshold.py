@@ -4,6 +4,8 @@ Spherical patterns, λ = 0.3, N = 40, 5 loads around α₁(λ), 100 instances ea
 of `damlab.experiments.retrieval_fraction` on its two routes,
 
 - "scores": the scores ξ^μ·ξ¹ drawn directly in law (Beta), online log-sum-exp, early exit;
+- "tail": only the ~4096 largest scores drawn (inverse survival), the rest summed by their
+  truncated moments: the same cost at any P;
 - "vectors": the P - 1 other patterns sampled as a stream and passed through the engine
   (`damlab.engine.logsumexp`),
 
@@ -60,7 +62,7 @@ def main():
     print(f"spherical, lambda = {LAM}, N = {N}, alpha_1 = {a1:.4f}, P from {patterns_for(N, alpha[0]):,} "
           f"to {patterns_for(N, alpha[-1]):,}, {TRIALS} instances per load; load average {loadavg():.2f}")
     out = {}
-    for route in ("scores", "vectors"):
+    for route in ("scores", "tail", "vectors"):
         with Others() as others:
             t0 = time.perf_counter()
             e = retrieval_fraction(damlab.Spherical(), N, alpha, LAM, trials=TRIALS, route=route, seed=1,

@@ -36,12 +36,19 @@ def overlap_trajectory(ensemble, N, alpha, lam, *, rho=1.0, steps=5, sphere=Fals
 
     and record :math:`m_t = \xi^\mu\cdot x^t/N` for t = 0, ..., ``steps``.
 
-    This is the observable that does *not* match α₁ at small N (THEORY.md §3,
-    "Finite-N behaviour"): after the first step x is a softmax average of patterns, no
-    longer independent of the others, and without renormalisation its norm shrinks;
-    iterated from near ξ^μ, Gaussian patterns drift to x ≈ 0 even below α₁. The one-step
-    observables (:func:`retrieval_fraction`, :func:`basin_fraction`) are the ones to set
-    beside the theory.
+    This is not the observable whose threshold is α₁ (THEORY.md §3, "Finite-N
+    behaviour"; the book's phase-diagram chapter derives what follows): after the first
+    step x is a softmax average of patterns, no longer independent of the others.
+    Without renormalisation and for λ < 1 (Gaussian and spherical patterns alike) the
+    state keeps the direction of ξ^μ but loses norm, x ≈ c ξ^μ with c < 1, and the next
+    step works at inverse temperature λc; at finite N this feedback drives x to ≈ 0 (the
+    mean of the patterns) already at loads α₁ - O(ln N / N) (about 0.1 below α₁ at
+    N = 20). For λ > 1, x ≈ 0 is unstable and m_t stays near 1, but Gaussian runs can
+    end on another stored pattern of larger norm, which m_t (the unnormalised overlap)
+    hardly shows. With ``sphere=True`` the update in the liquid is close to the identity
+    on the sphere, so m_t stays high even above α₁. The one-step observables
+    (:func:`retrieval_fraction`, :func:`basin_fraction`) are the ones to set beside the
+    theory.
 
     Parameters
     ----------

@@ -7,7 +7,6 @@ import functools
 import math
 
 import numpy as np
-from scipy import stats
 from scipy.special import logsumexp
 
 from .. import _checks, engine
@@ -75,17 +74,16 @@ def _tail_logsumexp(law, n, lam, own, rng) -> float:
     if lse_top >= own:
         return lse_top
     m = n - top.size
-    log_m1, log_m2 = _truncated_moments(law.dist.name, law.args, tuple(sorted(law.kwds.items())), lam, q)
+    log_m1, log_m2 = _truncated_moments(law, lam, q)
     cv = math.sqrt(max(math.expm1(log_m2 - 2 * log_m1), 0.0) / m)  # std/mean of the bulk sum
     z = max(1 + cv * rng.standard_normal(), 1e-300)  # cv << 1: the clip is never reached in practice
     return float(np.logaddexp(lse_top, math.log(m) + log_m1 + math.log(z)))
 
 
 @functools.lru_cache(maxsize=1024)
-def _truncated_moments(name, args, kwds, lam, q):
-    """ln E[e^{λs} | s < t] and ln E[e^{2λs} | s < t] with Pr(s > t) = q, for the law
-    scipy.stats.<name>(*args, **kwds): the same for every instance of a grid point."""
-    law = getattr(stats, name)(*args, **dict(kwds))
+def _truncated_moments(law, lam, q):
+    """ln E[e^{λs} | s < t] and ln E[e^{2λs} | s < t] with Pr(s > t) = q: the same for every
+    instance of a grid point (Ensemble.score_law returns one cached law per |x|)."""
     t = float(law.isf(q))
     return log_mgf(law, lam, t) - math.log1p(-q), log_mgf(law, 2 * lam, t) - math.log1p(-q)
 
