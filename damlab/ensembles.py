@@ -38,6 +38,7 @@ from scipy import integrate, optimize, stats
 from scipy.special import gammaln
 
 from . import _checks
+from . import _teacher_student as _ts
 from .backend import asarray, get_namespace
 
 __all__ = ["BLOCK", "Ensemble", "Gaussian", "Spherical", "Binary", "HiddenManifold", "PatternStream", "get",
@@ -177,6 +178,9 @@ class Ensemble:
     # ----------------------------------------------------------- overlap statistics
     u_sup = math.inf
     """Supremum of the overlap's support (1 where |ξ|, |x| are both √N)."""
+    q_self = 1.0
+    """The signal q = lim |ξ¹|²/N, the pattern's overlap with itself: 1 here (the
+    hidden manifold's E σ(h)² differs)."""
 
     def psi(self, lam):
         r"""ψ(λ) = lim (1/N) ln E exp(λNu): the overlaps' scaled cumulant generating function."""
@@ -417,6 +421,16 @@ class HiddenManifold(Ensemble):
     with :math:`D = \mathrm{round}(dN) \ge 1`. One feature matrix F per ensemble
     instance and dimension N, fixed by ``seed``; the patterns' seed draws the z^μ.
 
+    Overlap statistics at the retrieval point x = ξ¹ (THEORY.md §4), quenched over F and ξ¹:
+    linear σ, u is Gaussian with N·Var → v = 1 + 1/d, ψ = vλ²/2; relu, tanh and sign,
+    ψ(λ) is the replica-symmetric teacher–student free entropy
+
+    .. math:: \psi(\lambda) = \lim_{N\to\infty}\frac1N \ln \int\mathcal Dz\,
+       \prod_i e^{\lambda\,\sigma(F_i\cdot z^1/\sqrt D)\,\sigma(F_i\cdot z/\sqrt D)}
+
+    (:mod:`damlab._teacher_student`; its saddle point is solved numerically). The signal is
+    ``q_self`` = E σ(h)², not 1: relu 1/2, tanh ≈ 0.394. ψ′(0) = (E σ(h))²: 1/(2π) for relu.
+
     Parameters
     ----------
     d : float
@@ -467,35 +481,96 @@ class HiddenManifold(Ensemble):
 
     # Overlap statistics at the retrieval point x = ξ¹ (THEORY.md §4). Linear σ: given F
     # and ξ¹ the overlap of another pattern, z·(Fᵀξ¹)/(N√D), is exactly Gaussian, with
-    # N·Var -> v = 1 + 1/d (Marchenko–Pastur second moment). Nonlinear σ: not yet.
+    # N·Var -> v = 1 + 1/d (Marchenko–Pastur second moment). Nonlinear σ: ψ is the
+    # replica-symmetric teacher–student free entropy of damlab._teacher_student.
     @property
     def v(self) -> float:
         """N·Var of the overlap u = ξ·ξ¹/N (linear σ): 1 + 1/d."""
-        self._linear_only()
+        if self.activation != "linear":
+            raise NotImplementedError(f"v = 1 + 1/d is the Gaussian overlap variance of activation='linear'; "
+                                      f"the overlaps of {self!r} are not Gaussian: use psi")
         return 1 + 1 / self.d
 
-    def _linear_only(self):
-        if self.activation != "linear":
-            raise NotImplementedError(
-                f"overlap statistics of {self!r} are not implemented yet (only activation='linear')")
+    @property
+    def q_self(self) -> float:
+        """The signal q = lim |ξ¹|²/N = E σ(h)², h ~ N(0, 1): linear 1, relu 1/2, tanh ≈ 0.394, sign 1."""
+        return _ts.q_self(self.activation)
+
+    @property
+    def u_sup(self) -> float:
+        """Supremum of the overlap: 1 for sign, E|tanh h| ≈ 0.558 for tanh, inf otherwise."""
+        return _ts.u_sup(self.activation)
+
+    def _rs(self, lam):
+        """ψ and ψ′ of the nonlinear σ on the array lam (the RS saddle point)."""
+        return _ts.psi(self.activation, self.d, lam)
 
     def psi(self, lam):
-        return (self.v * _checks.real_array("lam", lam, low=-math.inf) ** 2 / 2)[()]
+        lam = _checks.real_array("lam", lam, low=-math.inf)
+        if self.activation != "linear":
+            return self._rs(lam)[0][()]
+        return (self.v * lam ** 2 / 2)[()]
 
     def psi_prime(self, lam):
-        return (self.v * _checks.real_array("lam", lam, low=-math.inf))[()]
+        lam = _checks.real_array("lam", lam, low=-math.inf)
+        if self.activation != "linear":
+            return self._rs(lam)[1][()]
+        return (self.v * lam)[()]
 
     def psi_prime_inverse(self, u):
-        return (_checks.real_array("u", u, low=-math.inf) / self.v)[()]
+        u = _checks.real_array("u", u, low=-math.inf)
+        if self.activation != "linear":
+            _inside("u", u, self.u_sup)
+            if self.activation == "relu" and np.any(u <= 0):
+                raise ValueError(f"u must be > 0 for activation='relu' (relu overlaps are >= 0), "
+                                 f"got {u[u <= 0].ravel()[0]}")
+            return _vectorised(self._lambda_at, u)
+        return (u / self.v)[()]
+
+    def _lambda_at(self, u):
+        """The λ with ψ′(λ) = u (Brent, from a bracket grown around 0)."""
+        g = lambda lam: float(self._rs(lam)[1]) - u  # noqa: E731
+        lo, hi = (-1.0, 0.0) if g(0.0) > 0 else (0.0, 1.0)
+        while g(lo) > 0:
+            lo *= 2
+        while g(hi) < 0:
+            hi *= 2
+        return optimize.brentq(g, lo, hi, xtol=1e-13)
 
     def rate(self, u):
-        return (_checks.real_array("u", u, low=-math.inf) ** 2 / (2 * self.v))[()]
+        u = _checks.real_array("u", u, low=-math.inf)
+        if self.activation != "linear":
+            return _vectorised(self._rate_one, u)
+        return (u ** 2 / (2 * self.v))[()]
+
+    def _rate_one(self, u):
+        if abs(u) > self.u_sup or (u < 0 and self.activation == "relu"):  # relu overlaps are >= 0
+            return math.inf
+        if abs(u) == self.u_sup:  # sign: I(±1) = -lim_{λ→∞} (ψ - λ), the perceptron's volume; tanh: inf
+            return -_ts.saddle("sign", self.d, math.inf).psi if self.activation == "sign" else math.inf
+        lam = self._lambda_at(u)
+        return lam * u - float(self._rs(lam)[0])
 
     def rate_inverse(self, alpha):
-        return np.sqrt(2 * self.v * _checks.real_array("alpha", alpha))[()]
+        alpha = _checks.real_array("alpha", alpha)
+        if self.activation != "linear":
+            return _vectorised(self._u_max_one, alpha)
+        return np.sqrt(2 * self.v * alpha)[()]
+
+    def _u_max_one(self, alpha):
+        """u_max(α) = ψ′(λ) at the λ >= 0 where λψ′ − ψ = I(ψ′(λ)) reaches α (increasing in λ)."""
+        u0 = float(self._rs(0.0)[1])
+        if alpha == 0:
+            return u0
+        if alpha >= float(self._rate_one(self.u_sup)):
+            return self.u_sup
+        cost = lambda lam: float(lam * self._rs(lam)[1] - self._rs(lam)[0]) - alpha  # noqa: E731
+        hi = 1.0
+        while cost(hi) < 0:
+            hi *= 2
+        return float(self._rs(optimize.brentq(cost, 0.0, hi, xtol=1e-13))[1])
 
     def norm_rate(self, s):
-        self._linear_only()
         raise NotImplementedError("the large deviations of |ξ|²/N for hidden-manifold patterns are not implemented")
 
 

@@ -204,7 +204,9 @@ def test_overlap_statistics_bad_input():
     with pytest.raises(TypeError, match="lam"):
         Binary().psi("big")
     with pytest.raises(NotImplementedError, match="linear"):
-        HiddenManifold(0.5, "relu").psi(0.3)
+        HiddenManifold(0.5, "relu").v  # the Gaussian overlap variance is the linear σ's only
+    with pytest.raises(ValueError, match="u"):
+        HiddenManifold(0.5, "tanh").psi_prime_inverse(0.6)  # beyond sup u = E|tanh h| ≈ 0.558
 
 
 @pytest.mark.parametrize("ens", [Gaussian(), Spherical(), Binary(), HiddenManifold(0.5), HiddenManifold(2.0)], ids=repr)

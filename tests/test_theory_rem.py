@@ -199,7 +199,7 @@ def test_phi_broadcasts_and_scalars_stay_scalars():
     (lambda: rem.phi(Gaussian(), 0.1, -1.0), ValueError, r"^lam must be finite and >= 0"),
     (lambda: rem.phi(Gaussian(), [0.1, 0.2], [1.0, 2.0, 3.0]), ValueError, r"^alpha and lam must broadcast"),
     (lambda: rem.phi("gaussian", 0.1, 1.0), TypeError, r"^ensemble must be a pattern ensemble"),
-    (lambda: rem.phi(HiddenManifold(0.5, "relu"), 0.1, 1.0), NotImplementedError, "not implemented"),
+    (lambda: rem.phi(HiddenManifold(0.5, "relu"), 0.1, np.nan), ValueError, r"^lam must be finite"),
     (lambda: rem.condensation_lambda(Spherical(), np.nan), ValueError, r"^alpha must be finite"),
     (lambda: rem.free_energy(0.0), ValueError, r"^T must be finite and > 0"),
     (lambda: rem.critical_temperature(-1), ValueError, r"^J must be finite and > 0"),

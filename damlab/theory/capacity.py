@@ -6,12 +6,14 @@ term, :math:`e^{\lambda N |\xi^1|^2/N}`, competes with the REM of the others,
 :math:`e^{N\varphi(\alpha,\lambda)}` (:func:`damlab.theory.rem.phi`), so ξ¹ carries the
 softmax weight (w₁ → 1) iff
 
-.. math:: \lambda\, q > \varphi(\alpha, \lambda), \qquad q = \lim |\xi^1|^2/N = 1
+.. math:: \lambda\, q > \varphi(\alpha, \lambda), \qquad q = \lim |\xi^1|^2/N,
 
-for every ensemble here. Everything in this module follows from that criterion and
-the ensemble's overlap statistics ψ, I [D]; the functions take an ensemble object
-(``damlab.Gaussian()``, ``Spherical()``, ``Binary()``, ``HiddenManifold(d, "linear")``)
-and broadcast over arrays of α and λ.
+the ensemble's ``q_self``: 1 for Gaussian, spherical, binary and linear hidden-manifold
+patterns, E σ(h)² for the nonlinear hidden manifold (relu 1/2, tanh ≈ 0.394; THEORY.md §4).
+Everything in this module follows from that criterion and the ensemble's overlap
+statistics ψ, I [D]; the functions take an ensemble object (``damlab.Gaussian()``,
+``Spherical()``, ``Binary()``, ``HiddenManifold(d, activation)``) and broadcast over arrays
+of α and λ.
 
 The (λ, α) phase diagram (:func:`phase`): *retrieval* below α₁(λ); above it the REM
 of the other patterns is *liquid* (exponentially many patterns share the weight;
@@ -51,32 +53,34 @@ PHASES = ("retrieval", "liquid", "condensed")
 _LN2 = math.log(2)
 
 
-def _rate_at_one(ens) -> float:
-    """I(1): the cost of one other pattern as close to x as ξ¹ itself (inf for spherical)."""
+def _rate_at_q(ens) -> float:
+    """I(q): the cost of one other pattern as close to x = ξ¹ as ξ¹ itself (inf for spherical)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(ens.rate(1.0))
+        return float(ens.rate(ens.q_self))
 
 
 def alpha_1(ensemble, lam):
     r"""Single-pattern threshold α₁(λ): the largest load at which a given pattern is retrieved [D].
 
-    From :math:`\lambda > \varphi(\alpha,\lambda)` (self-overlap q = 1) with φ of
-    :func:`damlab.theory.rem.phi`:
+    From :math:`\lambda q > \varphi(\alpha,\lambda)` (self-overlap q = ``ensemble.q_self``)
+    with φ of :func:`damlab.theory.rem.phi`:
 
     .. math::
 
-       \alpha_1(\lambda) = \begin{cases} \lambda - \psi(\lambda) & \psi'(\lambda) \le 1
+       \alpha_1(\lambda) = \begin{cases} \lambda q - \psi(\lambda) & \psi'(\lambda) \le q
        \quad\text{(lost into the liquid)},\\
-       I(1) & \psi'(\lambda) > 1 \quad\text{(lost into the condensed phase)}, \end{cases}
+       I(q) & \psi'(\lambda) > q \quad\text{(lost into the condensed phase)}, \end{cases}
 
-    equivalently :math:`\alpha_1(\lambda) = \min_{u\le 1}\,[I(u) + \lambda(1-u)]`. It is
+    equivalently :math:`\alpha_1(\lambda) = \min_{u\le q}\,[I(u) + \lambda(q-u)]`. It is
     non-decreasing in λ, and :math:`\lambda - \lambda^2/2 + O(\lambda^3)` at small λ for
     every ensemble with mean-zero overlaps of N·Var(u) = 1 (:math:`O(\lambda^4)` when ψ is
     even, as for Gaussian, spherical and binary patterns). Gaussian: λ − λ²/2 up to λ = 1, then 1/2.
     Spherical: :math:`\lambda(1-u^*) - \tfrac12\ln(1-u^{*2}) \approx \tfrac12 + \tfrac12\ln\lambda`,
     unbounded. Binary: λ − ln cosh λ → ln 2. Linear hidden manifold (THEORY.md §4):
-    λ − vλ²/2 up to λ = 1/v, then 1/(2v), v = 1 + 1/d. (Lucibello & Mézard state that
-    α₁ is exact [P]; the formulas here are derived [D].)
+    λ − vλ²/2 up to λ = 1/v, then 1/(2v), v = 1 + 1/d. Nonlinear hidden manifold: q = E σ(h)²
+    and ψ the teacher–student free entropy (THEORY.md §4); relu and tanh saturate at
+    I(q) beyond ψ′(λ*) = q, sign (q = 1 = sup u) only as λ → ∞. (Lucibello & Mézard and
+    Achilli et al. state that α₁ is exact [P]; the formulas here are derived [D].)
 
     Parameters
     ----------
@@ -91,16 +95,16 @@ def alpha_1(ensemble, lam):
     """
     ens = _ensemble(ensemble)
     lam = _checks.real_array("lam", lam)
-    # the nonlinear hidden manifold will need its own q = E σ(h)² in place of 1 (THEORY.md §4)
-    return np.where(np.asarray(ens.psi_prime(lam)) <= 1, lam - np.asarray(ens.psi(lam)), _rate_at_one(ens))[()]
+    q = ens.q_self  # (1.0 where |ξ|²/N -> 1: then λq is λ, bit for bit)
+    return np.where(np.asarray(ens.psi_prime(lam)) <= q, lam * q - np.asarray(ens.psi(lam)), _rate_at_q(ens))[()]
 
 
 def lambda_1(ensemble, alpha):
     r"""Retrieval onset λ₁(α): the smallest λ at which a pattern is retrieved at load α [D].
 
-    The inverse of :func:`alpha_1`: the root of :math:`\lambda - \psi(\lambda) = \alpha`
-    on the branch ψ′(λ) <= 1 (there λ − ψ(λ) increases). Retrieval needs λ > λ₁(α);
-    for α >= sup α₁ = I(1) there is none, and λ₁ = inf. Gaussian:
+    The inverse of :func:`alpha_1`: the root of :math:`\lambda q - \psi(\lambda) = \alpha`
+    on the branch ψ′(λ) <= q (there λq − ψ(λ) increases). Retrieval needs λ > λ₁(α);
+    for α >= sup α₁ = I(q) there is none, and λ₁ = inf. Gaussian:
     :math:`1 - \sqrt{1 - 2\alpha}` for α < 1/2. (Spherical: λ₁ ≈ e^{2α−1} grows
     without bound; in float64 ψ′ rounds to 1 beyond λ ≈ 1e15, i.e. α ≈ 17, and the result
     is not meaningful there.)
@@ -117,7 +121,7 @@ def lambda_1(ensemble, alpha):
     """
     ens = _ensemble(ensemble)
     a = _checks.real_array("alpha", alpha)
-    top = _rate_at_one(ens)
+    top, q = _rate_at_q(ens), ens.q_self
     out = np.full(a.shape, math.inf)
     out[a == 0] = 0.0  # (bisection would only approach it)
     todo = (a > 0) & (a < top)
@@ -125,13 +129,13 @@ def lambda_1(ensemble, alpha):
         return out[()]
     target = a[todo]
 
-    def gain(lam):  # α₁ on the branch, and -inf past ψ′ = 1 so that bisection stays on it
+    def gain(lam):  # α₁ on the branch, and -inf past ψ′ = q so that bisection stays on it
         with np.errstate(divide="ignore"):  # (ψ at λ so large that ψ′ rounds to 1)
-            return np.where(np.asarray(ens.psi_prime(lam)) <= 1, lam - np.asarray(ens.psi(lam)), -math.inf)
+            return np.where(np.asarray(ens.psi_prime(lam)) <= q, lam * q - np.asarray(ens.psi(lam)), -math.inf)
 
-    # upper end of the bracket: ψ′ reaches 1 there, or (ψ′ < 1 throughout) grow until past α
-    if ens.u_sup > 1:
-        hi = np.full(target.shape, float(ens.psi_prime_inverse(1.0)))
+    # upper end of the bracket: ψ′ reaches q there, or (ψ′ < q throughout) grow until past α
+    if ens.u_sup > q:
+        hi = np.full(target.shape, float(ens.psi_prime_inverse(q)))
     else:
         hi = np.ones(target.shape)
         while np.any(grow := gain(hi) < target) and hi.max() < 1e300:  # (spherical: λ₁ ~ e^{2α-1})
@@ -175,8 +179,8 @@ def phase(ensemble, alpha, lam):
 
     Gaussian: liquid for α >= α₁ and λ <= √(2α) (the only attractor is x ≈ 0),
     condensed for α >= 1/2 and λ > √(2α); the three meet at the triple point
-    (λ, α) = (1, 1/2). When ψ′ < 1 for all λ (spherical, binary),
-    :math:`I(\psi'(\lambda)) = \lambda\psi' - \psi < \lambda - \psi = \alpha_1`: the
+    (λ, α) = (1, 1/2). When ψ′ < q for all λ (spherical, binary, sign hidden manifold),
+    :math:`I(\psi'(\lambda)) = \lambda\psi' - \psi < \lambda q - \psi = \alpha_1`: the
     condensed region lies inside retrieval and this function never returns CONDENSED.
 
     Parameters
@@ -199,19 +203,21 @@ def phase(ensemble, alpha, lam):
 
 
 def triple_point(ensemble):
-    r"""Where retrieval, liquid and condensed phases meet: (λ*, α*) with ψ′(λ*) = 1, α* = I(1) [D].
+    r"""Where retrieval, liquid and condensed phases meet: (λ*, α*) with ψ′(λ*) = q, α* = I(q) [D].
 
-    There α₁ changes branch and the condensation line crosses it. Gaussian (1, 1/2);
-    linear hidden manifold (1/v, 1/(2v)). When ψ′ < 1 for all λ (spherical, binary)
-    the point is at λ* = inf, with α* = I(1) (inf for spherical, ln 2 for binary).
+    q is the ensemble's ``q_self`` (1 but for the nonlinear hidden manifold). There α₁
+    changes branch and the condensation line crosses it. Gaussian (1, 1/2); linear hidden
+    manifold (1/v, 1/(2v)). When ψ′ < q for all λ (spherical, binary, sign hidden manifold)
+    the point is at λ* = inf, with α* = I(q) (inf for spherical, ln 2 for binary).
 
     Returns
     -------
     (lam, alpha) : (float, float)
     """
     ens = _ensemble(ensemble)
-    lam = float(ens.psi_prime_inverse(1.0)) if ens.u_sup > 1 else math.inf
-    return lam, _rate_at_one(ens)
+    q = ens.q_self
+    lam = float(ens.psi_prime_inverse(q)) if ens.u_sup > q else math.inf
+    return lam, _rate_at_q(ens)
 
 
 def _equal_norms(ens) -> bool:
@@ -286,7 +292,7 @@ def alpha_c_lower(ensemble, lam):
     if not hasattr(ens, "norm_rate"):
         raise TypeError(f"ensemble must give the law of its norms (norm_rate), got {ens!r}")
     if _equal_norms(ens):
-        return np.minimum(a1, _rate_at_one(ens) / 2)[()]
+        return np.minimum(a1, _rate_at_q(ens) / 2)[()]
     raise NotImplementedError(f"the all-pattern bound is derived for equal norms and for Gaussian patterns, "
                               f"not for {ens!r}")
 
