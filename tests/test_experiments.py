@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from scipy.special import logsumexp
 
-from damlab import Binary, DenseMemory, Gaussian, Hopfield, Spherical
+from damlab import Binary, DenseMemory, Gaussian, HiddenManifold, Hopfield, Spherical
 from damlab.experiments import one_step
 from damlab.experiments import (Estimate, corrupt, crossing, final_overlap, mixture_overlap,
                                 retrieval_fraction)
@@ -291,3 +291,45 @@ def test_retrieval_fraction_bad_input():
         retrieval_fraction("spherical", 20, 0.2, 0.5)
     with pytest.raises(ValueError, match="too large"):
         retrieval_fraction(Binary(), 200, 0.5, 0.5, trials=2)
+
+
+# ---------------------------------------------------------------- hidden-manifold patterns, linear σ
+
+def test_linear_manifold_overlap_variance_is_the_marchenko_pastur_moment():
+    # N·Var of u = ξ·ξ¹/N over fresh patterns, given (F, ξ¹), is |Fᵀξ¹|²/(DN); its mean over
+    # F and z¹ is exactly 1 + 1/d + 1/D (the chapter's exercise), → v = 1 + 1/d. Measured
+    # from sampled patterns (2000 per ξ¹) over 100 feature matrices at N = 60, d = 0.5. v_x
+    # itself fluctuates by ~45 % between instances at D = 30, so the standard error over the
+    # 100 is ~5 %: tolerance 4 se, which still excludes the isotropic value 1 and 1 + 1/(2d).
+    N, d = 60, 0.5
+    D = round(d * N)
+    values = []
+    for s in range(100):
+        hm = HiddenManifold(d, seed=s)
+        xi = hm.sample(2001, N, seed=100 + s)
+        values.append(N * np.var(xi[1:] @ xi[0] / N))
+    values = np.array(values)
+    se = values.std(ddof=1) / np.sqrt(values.size)
+    assert abs(values.mean() - (1 + 1 / d + 1 / D)) <= 4 * se, (values.mean(), se)
+    assert values.mean() - 4 * se > 1 + 1 / (2 * d)
+    assert HiddenManifold(d).v == 1 + 1 / d
+
+
+def test_linear_manifold_threshold_is_the_median_finite_D_threshold():
+    # |ξ¹|² = N imposed, λ = 0.2 (liquid: λ < 1/v), N = 40, tail route (exact Gaussian scores
+    # given F and ξ¹). Each instance's own threshold is λ - λ²v_x/2 with v_x = |Fᵀξ¹|²/(DN),
+    # which at D = 20 is typically below v = 3 (the chapter shows the same); the crossing must
+    # match the median of these (tolerance 3 se + 5e-4 for the sum's fluctuations, as for
+    # spherical patterns) and lie above α₁ = λ - vλ²/2 = 0.14, which it would not if the
+    # simulation ignored the finite-D spectrum.
+    N, d, lam = 40, 0.5, 0.2
+    hm = HiddenManifold(d, seed=4)
+    alphas = 0.14 + np.linspace(-0.03, 0.03, 13)
+    e = retrieval_fraction(hm, N, alphas, lam, trials=100, norm=1.0, route="tail", seed=5)
+    a_hat, se = crossing(alphas, e, method="probit")
+    x = hm.sample(4000, N, seed=6)
+    x *= np.sqrt(N) / np.linalg.norm(x, axis=1, keepdims=True)
+    v_x = np.sum((x @ hm.F(N)) ** 2, axis=1) / (hm.D(N) * N)
+    median = np.median(lam - lam**2 * v_x / 2)
+    assert abs(a_hat - median) <= 3 * se + 5e-4, (a_hat, se, median)
+    assert a_hat - 3 * se > 0.14
