@@ -1,0 +1,82 @@
+"""Tests of damlab.experiments.dense_dynamics: parallel trajectories of the dense memory,
+and the first step against the theory (damlab.theory.dynamics)."""
+
+import numpy as np
+import pytest
+
+from damlab import Binary, DenseMemory
+from damlab.experiments import corrupt, dense_overlap_trajectory, dense_patterns
+from damlab.experiments._common import trial_seeds
+from damlab.theory import dynamics
+
+
+def test_number_of_patterns():
+    # M = round(α′ N^{n-1}/(2n-3)!!): α′₃ = 3M/N² (THEORY.md §5)
+    assert dense_patterns(512, 0.4, 3) == round(0.4 * 512**2 / 3) == 34953
+    assert dense_patterns(100, 0.5, 2) == 50
+    assert dense_patterns(20, 1.0, 4) == round(20**3 / 15)
+    assert dense_patterns(10, 0.0, 3) == 1
+
+
+def test_trajectories_are_the_model_run_by_hand():
+    N, alpha_prime, m0, steps = 64, [0.1, 0.5], [[0.3], [0.8]], 12
+    e = dense_overlap_trajectory(N, alpha_prime, m0, steps=steps, trials=2, seed=3)
+    assert e.samples.shape == (2, 2, steps + 1, 2, 1) and e.mean.shape == (2, 2, steps + 1)
+    # the same runs, rebuilt from the documented recipe without the early stop at fixed points
+    # and 2-cycles; exact equality (float32 fields are exact integers here: |h| <= M N² < 2^24)
+    seeds = trial_seeds(3, 2, 2)
+    for k, a in enumerate(alpha_prime):
+        for t in range(2):
+            rng = np.random.default_rng(seeds[k][t])
+            xi = Binary().sample(dense_patterns(N, a, 3), N, seed=rng, dtype="float32")
+            net = DenseMemory(xi, n=3)
+            s = np.stack([corrupt(xi[0], m[0], rng) for m in m0]).astype(np.float32)
+            for step in range(steps + 1):
+                np.testing.assert_array_equal(e.samples[:, k, step, t, 0], s @ xi[0] / N)
+                s = net.step(s)
+    # m(0) is the exact overlap of corrupt: 1 - 2 round(N(1 - m0)/2)/N
+    np.testing.assert_array_equal(e.samples[0, :, 0], 1 - 2 * round(N * 0.7 / 2) / N)
+    # reproducible, and float64 (exact) gives the same runs as float32 at this size
+    again = dense_overlap_trajectory(N, alpha_prime, m0, steps=steps, trials=2, seed=3, dtype="float64")
+    np.testing.assert_array_equal(again.samples, e.samples)
+
+
+def test_first_step_matches_theory_at_large_N():
+    # THEORY vs SIMULATION: m(1) = erf(m0²/√(2α′)) (n = 3) is exact as N -> ∞.
+    # N = 1024, 8 independent pattern draws per load (seed 11). Tolerance: 4 standard errors
+    # over the trials (a false alarm in ~1e-4 per point; the se is ~0.003-0.01 here) plus a
+    # finite-N allowance of 0.005: the corrections are O(1/N) (the signal (N m0 ∓ 1)²
+    # depends on the spin's start, the crosstalk variance is 3(N-1)² - 2(N-1) not 3N², and
+    # the sum of M >= 35 000 crosstalk terms is Gaussian up to O(M^{-1/2})); measured with
+    # 80 and 40 draws (seed 7, α′ = 0.1-0.4, m0 = 0.3-0.9), |sim - theory| stayed within
+    # 2 se at N = 512 (<= 0.011) and 1.5 se at N = 1024 (<= 0.007): no bias above 0.005 seen.
+    # With 8 draws the worst point here is 3 se (α′ = 0.1, m0 = 0.4, where erf is steep).
+    alpha_prime, m0 = np.array([[0.1], [0.4]]), np.array([0.4, 0.7, 0.9])
+    e = dense_overlap_trajectory(1024, alpha_prime, m0, steps=1, trials=8, seed=11)
+    theory = dynamics.first_step(e.mean[..., 0], alpha_prime, 3)  # at the exact m(0) of corrupt
+    assert np.all(e.se[..., 1] > 0)
+    np.testing.assert_array_less(np.abs(e.mean[..., 1] - theory), 4 * e.se[..., 1] + 0.005)
+    # the comparison can fail: the load without the (2n-3)!! (M three times larger) is far off
+    assert np.all(np.abs(e.mean[..., 1] - dynamics.first_step(e.mean[..., 0], 3 * alpha_prime, 3)) > 0.02)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(N=1), "N"),
+    (dict(N=64.5), "N"),
+    (dict(alpha_prime=-0.1), "alpha_prime"),
+    (dict(m0=1.5), "m0"),
+    (dict(m0=-2.0), "m0"),
+    (dict(n=1), "n"),
+    (dict(steps=0), "steps"),
+    (dict(trials=1), "trials"),
+    (dict(dtype="int8"), "dtype"),
+])
+def test_bad_input_names_the_parameter(kwargs, name):
+    args = dict(N=64, alpha_prime=0.1, m0=0.5, steps=2, trials=2, seed=0) | kwargs
+    with pytest.raises((ValueError, TypeError), match=rf"^{name} "):
+        dense_overlap_trajectory(args.pop("N"), args.pop("alpha_prime"), args.pop("m0"), **args)
+
+
+def test_too_many_patterns_says_so_before_any_work():
+    with pytest.raises(ValueError, match="patterns xi"):
+        dense_overlap_trajectory(10**5, 1.0, 0.5, steps=1, trials=2)
