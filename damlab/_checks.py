@@ -83,3 +83,11 @@ def real_array(name: str, value, *, low: float = 0.0, strict: bool = False) -> n
         raise ValueError(f"{name} must be finite and {'>' if strict else '>='} {low:g}, "
                          f"got {a[bad].flat[0]}")
     return a
+
+
+def overlap_array(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array of overlaps in [-1, 1], or an error naming ``name``."""
+    a = real_array(name, value, low=-1.0)
+    if np.any(a > 1):
+        raise ValueError(f"{name} must be overlaps in [-1, 1], got {a[a > 1].flat[0]}")
+    return a

@@ -124,9 +124,7 @@ def basin_fraction(ensemble, N, alpha, lam, rho, *, trials=100, norm=None, route
         norm = _checks.positive_float("norm", norm)
         if binary:
             raise ValueError("norm conditions a pattern's norm; binary patterns have |xi|^2 = N already")
-    rho = _checks.real_array("rho", rho, low=-1.0)
-    if np.any(rho > 1):
-        raise ValueError(f"rho must be overlaps in [-1, 1], got {rho[rho > 1].flat[0]}")
+    rho = _checks.overlap_array("rho", rho)
     shape, g = grid(alpha=_checks.real_array("alpha", alpha), lam=_checks.real_array("lam", lam, strict=True),
                     rho=rho)
     points = list(zip(g["alpha"].ravel(), g["lam"].ravel(), g["rho"].ravel()))

@@ -76,9 +76,7 @@ def dense_overlap_trajectory(N, alpha_prime, m0, *, n=3, steps=10, trials=8, dty
         raise ValueError(f"n must be an integer >= 2 (F(x) = x^n), got {n}")
     steps = _checks.positive_int("steps", steps)
     trials, _ = counts(trials, 1)
-    m0 = _checks.real_array("m0", m0, low=-1.0)
-    if np.any(m0 > 1):
-        raise ValueError(f"m0 must be an overlap in [-1, 1], got {m0[m0 > 1].flat[0]}")
+    m0 = _checks.overlap_array("m0", m0)
     shape, g = grid(alpha_prime=_checks.real_array("alpha_prime", alpha_prime), m0=m0)
     dtype = _checks.floating_dtype("dtype", dtype)
     # fail before any work if the largest pattern matrix cannot be held

@@ -91,9 +91,7 @@ def overlap_trajectory(ensemble, N, alpha, lam, *, rho=1.0, steps=5, sphere=Fals
     steps = _checks.positive_int("steps", steps)
     if not isinstance(sphere, (bool, np.bool_)):
         raise TypeError(f"sphere must be True or False, got {sphere!r}")
-    rho = _checks.real_array("rho", rho, low=-1.0)
-    if np.any(rho > 1):
-        raise ValueError(f"rho must be overlaps in [-1, 1], got {rho[rho > 1].flat[0]}")
+    rho = _checks.overlap_array("rho", rho)
     if N < 2 and np.any(rho < 1):
         raise ValueError(f"starting at rho < 1 needs N >= 2, got N = {N}")
     shape, g = grid(alpha=_checks.real_array("alpha", alpha), lam=_checks.real_array("lam", lam, strict=True),

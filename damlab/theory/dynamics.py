@@ -43,9 +43,7 @@ _C0 = 2 / math.sqrt(math.pi)  # erf'(0)
 
 def _m0_alpha(m0, alpha_prime):
     """Checked float arrays m₀ in [-1, 1] and α′ > 0."""
-    m0 = _checks.real_array("m0", m0, low=-1.0)
-    if np.any(m0 > 1):
-        raise ValueError(f"m0 must be an overlap in [-1, 1], got {m0[m0 > 1].flat[0]}")
+    m0 = _checks.overlap_array("m0", m0)
     return m0, _checks.real_array("alpha_prime", alpha_prime, strict=True)
 
 
