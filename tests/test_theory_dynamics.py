@@ -96,6 +96,51 @@ def test_second_step_n_3():
     assert dynamics.second_step(1.0, a, 3) > dynamics.naive_map(1.0, a, 3, 2)[-1]
 
 
+@pytest.fixture(scope="module")
+def process():
+    # α′ = 0.3 > α′_c, m0 = 0.9: the slow decay the naive map misses; 40 000 paths, 4 replicas
+    return dynamics.effective_process(0.9, 0.3, 3, steps=12, paths=40_000, seed=1)
+
+
+def test_effective_process_first_steps_are_the_closed_forms(process):
+    m0, a = 0.9, 0.3
+    # exact: the start is stratified and the first step is averaged analytically over the noise
+    assert process.m[0] == m0 and process.m_se[1] == 0
+    assert process.m[1] == pytest.approx(dynamics.first_step(m0, a, 3), rel=1e-12)
+    # the response to θ(0) is twice the density of the field m0² + N(0, α′) at 0, written out
+    assert process.G[1, 0] == pytest.approx(2 * np.exp(-m0**4 / (2 * a)) / np.sqrt(2 * np.pi * a), rel=1e-12)
+    # the second step against its closed form: the only sampled input is C(1, 0) = m0 m1
+    # (error ~ 1/√paths = 0.005, entering Γ10 ≈ 0.1 C: 5e-4 at most); 4 se + 1e-3
+    assert abs(process.m[2] - dynamics.second_step(m0, a, 3)) < 4 * process.m_se[2] + 1e-3
+    # and the second step is not the naive map's (by 0.06 here): the test can tell them apart
+    assert abs(process.m[2] - dynamics.naive_map(m0, a, 3, 2)[-1]) > 0.05
+
+
+def test_effective_process_structure(process):
+    C, G, Gamma, T = process.C, process.G, process.Gamma, 12
+    np.testing.assert_array_equal(C, C.T)
+    np.testing.assert_array_equal(np.diag(C), 1.0)
+    # causal, and with parallel updates a field at s moves σ only at odd lags t - s
+    lag = np.subtract.outer(np.arange(T + 1), np.arange(T + 1))
+    assert np.all(G[(lag <= 0) | (lag % 2 == 0)] == 0)
+    assert np.all(G[(lag > 0) & (lag % 2 == 1)] != 0)
+    # Γ(t, s) = (4α′/3) C(t, s) G(t, s) for n = 3 (THEORY.md §5). It holds on each replica; the
+    # returned means differ from it by the covariance of C and G across replicas (~1e-3 relative)
+    np.testing.assert_allclose(Gamma, 4 * 0.3 / 3 * C[:T, :T] * G[:T, :T], rtol=1e-2, atol=1e-12)
+    # the crosstalk is the noise (variance α′ at every t) plus the retarded term: α′ before any Γ
+    assert process.noise[0] == pytest.approx(0.3, rel=1e-12) and np.all(process.noise > 0.3 - 1e-12)
+
+
+def test_effective_process_error_is_honest():
+    # the standard error comes from the spread of the replicas: across 6 seeds the scatter of
+    # m(t) must match it. Ratio of the seed-to-seed s.d. to the mean se, averaged over t = 3..12:
+    # measured 0.8-1.3; 0.5-2 allowed (each of the 6 s.d.s is itself uncertain by ~30 %)
+    runs = [dynamics.effective_process(0.7, 0.4, 3, steps=12, paths=8_000, seed=s) for s in range(6)]
+    m, se = np.array([r.m for r in runs]), np.array([r.m_se for r in runs])
+    ratio = np.mean(m[:, 3:].std(axis=0, ddof=1) / se[:, 3:].mean(axis=0))
+    assert 0.5 < ratio < 2
+
+
 @pytest.mark.parametrize("call, name", [
     (lambda: dynamics.first_step(1.5, 0.1, 3), "m0"),
     (lambda: dynamics.first_step(-1.1, 0.1, 3), "m0"),
@@ -108,6 +153,12 @@ def test_second_step_n_3():
     (lambda: dynamics.second_step(0.5, 0.1, 2), "n"),
     (lambda: dynamics.hermite_kernel(1.2, 2), "C"),
     (lambda: dynamics.first_step("a", 0.1, 3), "m0"),
+    (lambda: dynamics.effective_process(1.2, 0.1), "m0"),
+    (lambda: dynamics.effective_process(0.5, 0.0), "alpha_prime"),
+    (lambda: dynamics.effective_process(0.5, 0.1, 2), "n"),
+    (lambda: dynamics.effective_process(0.5, 0.1, steps=0), "steps"),
+    (lambda: dynamics.effective_process(0.5, 0.1, paths=300, replicas=4), "paths"),
+    (lambda: dynamics.effective_process(0.5, 0.1, replicas=1), "replicas"),
 ])
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises((ValueError, TypeError), match=rf"^{name} "):
