@@ -1,4 +1,5 @@
-r"""Parallel retrieval dynamics of the dense associative memory: the first steps and the Γ = 0 map.
+r"""Parallel retrieval dynamics of the dense associative memory: the first steps, the Γ = 0 map, and the
+effective single-site process of the generating functional analysis.
 
 The model (Mimura, Takeuchi, Sumikawa, Kabashima & Coolen 2025; THEORY.md §5): ±1 states
 s and M random ±1 patterns ξ^μ, F(x) = xⁿ, and the parallel update with the self-term
@@ -18,9 +19,11 @@ functional analysis adds a retarded self-interaction Γ (THEORY.md §5). Droppin
 the naive map, whose fixed points are the replica-symmetric capacity but whose later
 steps are wrong; :func:`second_step` keeps the first Γ term.
 
-Pure functions of (m₀, α′, n); nothing here samples. The simulation is
-:func:`damlab.experiments.dense_overlap_trajectory`. See the book chapter "How retrieval
-unfolds in time".
+:func:`effective_process` solves the full effective single-site process of the generating
+functional analysis by sampling single-site paths (a Monte Carlo solution of a deterministic
+theory, with a seed); everything else here is a closed form in (m₀, α′, n). The simulation
+of the network is :func:`damlab.experiments.dense_overlap_trajectory`. See the book chapter
+"How retrieval unfolds in time".
 """
 
 from __future__ import annotations
@@ -342,6 +345,11 @@ def effective_process(m0, alpha_prime, n=3, steps=30, *, paths=100_000, replicas
 
     Notes
     -----
+    Checked against simulation for n = 3 at N = 512-2048 (the book chapter "How retrieval
+    unfolds in time"). For n = 4 the first two steps agree at N = 256, and the later steps
+    approach the theory only slowly with N (at α′ = 0.25, m₀ = 0.9 the simulation is 0.12
+    below at t = 12 for N = 128 and 0.08 below for N = 256): treat n >= 4 as less tested.
+
     Time is O(steps³·paths) in the worst case (every path near its threshold) and is
     far less once the overlap is near ±1, because only paths with a field within 7 noise
     s.d. of 0 carry a response. 30 steps with 10⁵ paths take a few seconds.
