@@ -6,13 +6,14 @@ Hopfield models, their theory (``damlab.theory``) and the Monte Carlo estimators
 that check it (``damlab.experiments``).
 """
 
-from . import backend, engine, ensembles, experiments, models, theory
+from . import attention, backend, diffusion, engine, ensembles, experiments, models, theory
 from .backend import get_backend, set_backend
 from .ensembles import Binary, Gaussian, HiddenManifold, Spherical
 from .models import DenseMemory, Hopfield, ModernHopfield
 
 __all__ = [
-    "backend", "ensembles", "engine", "models", "theory", "experiments", "set_backend", "get_backend",
+    "backend", "ensembles", "engine", "models", "theory", "experiments", "attention", "diffusion",
+    "set_backend", "get_backend",
     "Gaussian", "Spherical", "Binary", "HiddenManifold",
     "Hopfield", "DenseMemory", "ModernHopfield",
 ]

@@ -41,7 +41,7 @@ from . import _checks
 from . import _teacher_student as _ts
 from .backend import asarray, get_namespace
 
-__all__ = ["BLOCK", "Ensemble", "Gaussian", "Spherical", "Binary", "HiddenManifold", "PatternStream", "get",
+__all__ = ["BLOCK", "Ensemble", "Gaussian", "Spherical", "Binary", "HiddenManifold", "Chunks", "PatternStream", "get",
            "log_mgf"]
 
 BLOCK = 4096
@@ -613,7 +613,32 @@ def _xlogx(x):
     return np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0)
 
 
-class PatternStream:
+class Chunks:
+    """A (P, N) matrix seen as a sequence of row chunks, as the engine reads patterns.
+
+    Subclasses set ``P``, ``N``, ``chunk`` and ``dtype`` and define ``rows(start, stop)``;
+    ``chunks[k]`` is rows ``k*chunk`` to ``(k+1)*chunk``.
+    """
+
+    @property
+    def shape(self):
+        return (self.P, self.N)
+
+    def __len__(self):
+        return -(-self.P // self.chunk)
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def __getitem__(self, k):
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"chunk {k} out of range for {len(self)} chunks")
+        k %= len(self)
+        return self.rows(k * self.chunk, min((k + 1) * self.chunk, self.P))
+
+
+class PatternStream(Chunks):
     """P patterns of an ensemble, generated chunk by chunk and never stored whole.
 
     Re-iterable: every pass gives the same patterns. ``stream[k]`` is chunk k
@@ -635,23 +660,6 @@ class PatternStream:
         self.dtype = _checks.floating_dtype("dtype", dtype)
         self._root = _seed_entropy(seed)
         self._cache = threading.local()  # the last block drawn, per thread
-
-    @property
-    def shape(self):
-        return (self.P, self.N)
-
-    def __len__(self):
-        return -(-self.P // self.chunk)
-
-    def __iter__(self):
-        for k in range(len(self)):
-            yield self[k]
-
-    def __getitem__(self, k):
-        if not -len(self) <= k < len(self):
-            raise IndexError(f"chunk {k} out of range for a stream of {len(self)} chunks")
-        k %= len(self)
-        return self.rows(k * self.chunk, min((k + 1) * self.chunk, self.P))
 
     def _block(self, b):
         cache = self._cache
