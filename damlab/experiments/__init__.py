@@ -13,6 +13,7 @@ Nothing here imports :mod:`damlab.theory`: the book and the tests put the two si
 from ._common import Estimate
 from .all_patterns import all_retrieved, all_retrieved_fraction
 from .basins import basin_fraction, state_at_overlap
+from .collapse import collapse_fraction
 from .dense_dynamics import dense_overlap_trajectory, dense_patterns
 from .distances import pattern_distance
 from .dynamics import overlap_trajectory
@@ -25,4 +26,4 @@ from .thresholds import crossing
 __all__ = ["Estimate", "final_overlap", "corrupt", "Mixture", "mixture_overlap", "crossing",
            "retrieval_fraction", "patterns_for", "sweep",
            "all_retrieved", "all_retrieved_fraction", "basin_fraction", "state_at_overlap", "overlap_trajectory",
-           "pattern_distance", "dense_overlap_trajectory", "dense_patterns"]
+           "pattern_distance", "dense_overlap_trajectory", "dense_patterns", "collapse_fraction"]

@@ -1,5 +1,5 @@
 """Theory: pure functions of the model parameters (no sampling). See the book chapters."""
 
-from . import capacity, classical, dense, dynamics, finite_size, rem
+from . import capacity, classical, dense, diffusion, dynamics, finite_size, rem
 
-__all__ = ["classical", "dense", "dynamics", "rem", "capacity", "finite_size"]
+__all__ = ["classical", "dense", "dynamics", "rem", "capacity", "finite_size", "diffusion"]
