@@ -19,10 +19,11 @@ fixed direction has a law that does not depend on that direction (Gaussian and
 spherical patterns).
 
 The *collapse time* t_c(α) is the root: for t < t_c the noisy state commits to its own
-pattern. It is earlier (smaller) than the *memorisation time* t₁(α) = 1/λ₁(α), the
-largest t at which the stored pattern itself is a fixed point of the denoiser
-(x = ξ¹, |x|² = N, λ' = 1/t): the extra length of the noisy state makes the others
-compete harder.
+pattern. It is smaller than the *memorisation time* t₁(α) = 1/λ₁(α), the largest t at
+which the stored pattern itself is a fixed point of the denoiser (x = ξ¹, |x|² = N,
+λ′ = 1/t): running the process backwards from large t, the stored patterns become fixed
+points first (at t₁), and the noisy trajectories commit to them only later (at t_c),
+because the extra length of a noisy state makes the others compete harder.
 
 See the book chapter "Attention and diffusion".
 """
@@ -81,8 +82,8 @@ def collapse_time(ensemble, alpha):
     (module docstring), with φ the REM free entropy of the others
     (:func:`damlab.theory.rem.phi`). On the condensed branch, where the others' weight
     sits on the largest overlap :math:`u_{\max}(\alpha)`, the condition reads
-    :math:`u_{\max}\sqrt{1+t} < 1`, so :math:`t_c = 1/u_{\max}^2 - 1`. Always
-    :math:`t_c(\alpha) < t_1(\alpha)` (:func:`memorization_time`).
+    :math:`u_{\max}\sqrt{1+t} < 1`, so :math:`t_c = 1/u_{\max}^2 - 1` (Gaussian patterns:
+    :math:`1/(2\alpha) - 1`). Always :math:`t_c(\alpha) < t_1(\alpha)` (:func:`memorization_time`).
 
     Parameters
     ----------
