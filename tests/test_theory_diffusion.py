@@ -27,7 +27,11 @@ def test_spherical_collapse_time_solves_its_equation_and_precedes_memorisation()
     t_1 = diffusion.memorization_time(Spherical(), alpha)
     np.testing.assert_allclose(t_1, 1 / capacity.lambda_1(Spherical(), alpha), rtol=1e-14)
     assert np.all(t_c < t_1)
-    # small α (liquid, ψ ≈ λ²/2): 1/t ≈ α + (1 + t)/(2t²) gives t_c ≈ 1/(2α), half of t₁ ≈ 1/α
+    # the closed form (derived in the book's chapter): at the root the others sit at their
+    # condensation point, and α = ½ ln(1 + 1/t), the capacity of a Gaussian channel:
+    # t_c = 1/(e^{2α} - 1); 1e-9 as above
+    np.testing.assert_allclose(t_c, 1 / np.expm1(2 * alpha), rtol=1e-9)
+    # small α: t_c ≈ 1/(2α), half of t₁ ≈ 1/α
     assert diffusion.collapse_time(Spherical(), 1e-3) == pytest.approx(1 / 2e-3, rel=0.01)
 
 

@@ -18,10 +18,10 @@ def collapse_fraction(ensemble, N, alpha, t, *, trials=100, route="scores", dtyp
                       progress=None):
     r"""Fraction of noisy states :math:`x_t = \xi^1 + \sqrt t\,\varepsilon` whose denoiser commits to ξ¹.
 
-    With P = e^{αN} patterns, Tweedie's denoiser of the variance-exploding process at
-    time t is one modern Hopfield step at λ = 1/t (:func:`damlab.diffusion.denoiser`),
-    and it points to the pattern the state came from when that pattern carries the
-    softmax weight w₁ > 1/2:
+    With P = e^{αN} patterns of equal norm (spherical), Tweedie's denoiser of the
+    variance-exploding process at time t is one modern Hopfield step at λ = 1/t
+    (:func:`damlab.diffusion.denoiser`), and it points to the pattern the state came
+    from when that pattern carries the softmax weight w₁ > 1/2:
 
     .. math::
 
@@ -29,7 +29,9 @@ def collapse_fraction(ensemble, N, alpha, t, *, trials=100, route="scores", dtyp
 
     Each instance draws ξ¹, the noise ε ~ N(0, I_N) and the other P - 1 patterns, whose
     scores against x_t are drawn as in :func:`retrieval_fraction` (``route``). The
-    large-N threshold in t is :func:`damlab.theory.diffusion.collapse_time`.
+    large-N threshold in t is :func:`damlab.theory.diffusion.collapse_time`. For
+    patterns of unequal norms (Gaussian) this is the commitment of the plain Hopfield
+    step, not of the denoiser, which keeps a bias :math:`-|\xi^\mu|^2/2t` per pattern.
 
     Parameters
     ----------

@@ -18,6 +18,16 @@ the others' scores :math:`\xi^\mu\cdot x_t/t = N\lambda' u_\mu`, with u_μ the o
 fixed direction has a law that does not depend on that direction (Gaussian and
 spherical patterns).
 
+For spherical patterns (equal norms) the modern Hopfield step at λ = 1/t *is* the
+denoiser, and then :math:`t_c = 1/(e^{2\alpha} - 1)` in closed form: the load equals
+the capacity ½ ln(1 + 1/t) of a Gaussian channel. For Gaussian patterns the functions
+here describe the plain Hopfield step at λ = 1/t (:math:`t_c = 1/(2\alpha) - 1`); the
+denoiser of Gaussian data keeps a bias :math:`-|\xi^\mu|^2/2t` per pattern, which
+changes the answer (to the spherical value; see the book chapter's exercise).
+Biroli, Bonnaire, de Bortoli & Mézard (2024) obtain a collapse time for Gaussian data
+from an excess-entropy criterion; in this time variable it appears to coincide with
+1/(e^{2α} − 1), which remains to be checked against their text.
+
 The *collapse time* t_c(α) is the root: for t < t_c the noisy state commits to its own
 pattern. It is smaller than the *memorisation time* t₁(α) = 1/λ₁(α), the largest t at
 which the stored pattern itself is a fixed point of the denoiser (x = ξ¹, |x|² = N,
