@@ -146,7 +146,7 @@ class _Biased(Chunks):
     """
 
     def __init__(self, xi, P, N):
-        self._xi, self.P, self.N = xi, P, N + 1
+        self.P, self.N = P, N + 1
         self.dtype = xi.dtype
         if _is_stream(xi):
             self.chunk = xi.chunk
@@ -454,7 +454,7 @@ def _sampler(x, xi, times, save, move):
     x, single, xi, xp, P, N = _prepare(x, xi)
     kept = [x] if keep[0] == 0 else []
     for k in range(times.shape[0] - 1):
-        x = move(k, x, xi, P, N, float(times[k]), float(times[k + 1]), xp)
+        x = move(x, xi, P, N, float(times[k]), float(times[k + 1]), xp)
         if k + 1 in keep:
             kept.append(x)
     X = xp.stack(kept, axis=0)
@@ -504,7 +504,7 @@ def probability_flow(x, xi, times, *, method="heun", save=None):
     if method not in ("heun", "euler"):
         raise ValueError(f"method must be 'heun' or 'euler', got {method!r}")
 
-    def move(k, x, xi, P, N, t, t_next, xp):
+    def move(x, xi, P, N, t, t_next, xp):
         h = t - t_next
         f = 0.5 * _score(x, xi, P, N, t, xp)
         if method == "euler":
@@ -556,7 +556,7 @@ def reverse_sde(x, xi, times, *, seed=None, save=None):
     """
     rng = default_rng(seed)
 
-    def move(k, x, xi, P, N, t, t_next, xp):
+    def move(x, xi, P, N, t, t_next, xp):
         h = t - t_next
         z = rng.standard_normal(tuple(x.shape))
         z = asarray(z, xp, dtype=x.dtype, device=device(x)) if not is_numpy(xp) else z.astype(x.dtype, copy=False)
